@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * pcie-testdev register map: the one definition of the device's identity,
+ * registers, bits and result codes. The QEMU device model, the Linux
+ * driver, the user tools and the tests all include this file, so it holds
+ * plain macros only (no types, no includes).
+ *
+ * Register lines follow the form
+ *   #define TESTDEV_REG_<NAME> <offset> // <access>: <meaning>
+ * (as a C comment); scripts/regs-table turns them into the README's table.
+ */
+#ifndef TESTDEV_REGS_H
+#define TESTDEV_REGS_H
+
+/* Identity, as the original QEMU fork defines it. */
+#define TESTDEV_VENDOR_ID		0x1ae0
+#define TESTDEV_DEVICE_ID		0x006b
+#define TESTDEV_SUBSYS_VENDOR_ID	0x1ae0
+#define TESTDEV_SUBSYS_ID		0x00be
+/* 16-bit class id: base class 0x00, subclass 0xff ("Unclassified device"). */
+#define TESTDEV_CLASS			0x00ff
+
+/* All registers live in BAR0: 64 KiB, memory, 64-bit, prefetchable. */
+#define TESTDEV_BAR			0
+#define TESTDEV_BAR_SIZE		0x10000
+
+/*
+ * Registers: little endian, one 64-bit slot each. 8-byte accesses read or
+ * write a whole register; 4-byte accesses read or write one half. A 4-byte
+ * write to the low half clears the high half, so a driver that only writes
+ * 32 bits (like the original one) sets the whole register; write the low
+ * half first, then the high half. Unlisted offsets read as 0 and ignore
+ * writes.
+ */
+#define TESTDEV_REG_SRCADDR	0x00 /* RW: DMA source bus address (an IOVA when an IOMMU translates) */
+#define TESTDEV_REG_DSTADDR	0x08 /* RW: DMA destination bus address */
+#define TESTDEV_REG_SIZE	0x10 /* RW: bytes to copy, 1 to MAX_SIZE */
+#define TESTDEV_REG_DOORBELL	0x18 /* W: bit 0 starts a copy SRCADDR -> DSTADDR; ignored while busy */
+#define TESTDEV_REG_STATUS	0x20 /* R: 1 while a copy is pending or running, 0 when idle */
+#define TESTDEV_REG_BUSY_DELAY	0x28 /* RW: milliseconds of virtual time between doorbell and copy */
+#define TESTDEV_REG_AGGRESSIVE	0x30 /* RW: write 1 to start aggressive mode, 0 to stop it; reads the mode */
+#define TESTDEV_REG_RESULT	0x38 /* R: how the last doorbell copy ended (TESTDEV_RESULT_*) */
+#define TESTDEV_REG_COPIES	0x40 /* R: copies that completed, doorbell and aggressive */
+#define TESTDEV_REG_FAULTS	0x48 /* R: copies whose DMA faulted, doorbell and aggressive */
+#define TESTDEV_REG_MAX_SIZE	0x50 /* R: the largest SIZE the device accepts */
+#define TESTDEV_REG_END		0x58
+
+/* Bits. */
+#define TESTDEV_DOORBELL_START	0x1
+#define TESTDEV_STATUS_BUSY	0x1
+#define TESTDEV_AGGRESSIVE_ON	0x1
+
+/* RESULT codes. */
+#define TESTDEV_RESULT_OK		0x00 /* the copy landed */
+#define TESTDEV_RESULT_SRC_FAULT	0x01 /* reading the source faulted; destination untouched */
+#define TESTDEV_RESULT_DST_FAULT	0x02 /* writing the destination faulted; destination untouched */
+#define TESTDEV_RESULT_BAD_SIZE		0x03 /* SIZE was 0 or above MAX_SIZE; nothing copied */
+#define TESTDEV_RESULT_NONE		0xff /* no copy finished since reset, or one is pending */
+
+/* Names for the result codes, indexed by code, for logs and tools. */
+#define TESTDEV_RESULT_NAME(r) \
+	((r) == TESTDEV_RESULT_OK ? "ok" : \
+	 (r) == TESTDEV_RESULT_SRC_FAULT ? "src-fault" : \
+	 (r) == TESTDEV_RESULT_DST_FAULT ? "dst-fault" : \
+	 (r) == TESTDEV_RESULT_BAD_SIZE ? "bad-size" : \
+	 (r) == TESTDEV_RESULT_NONE ? "none" : "unknown")
+
+/* Device limits (the QEMU properties' defaults and bounds). */
+#define TESTDEV_MAX_SIZE_DEFAULT	0x100000ULL	/* 1 MiB */
+#define TESTDEV_MAX_SIZE_LIMIT		0x10000000ULL	/* 256 MiB */
+#define TESTDEV_MAX_DELAY_MS		3600000ULL	/* delays are capped at 1 h */
+#define TESTDEV_MIN_AGGRESSION_MS	1ULL		/* aggressive copies at most every 1 ms */
+
+#endif /* TESTDEV_REGS_H */
