@@ -1,0 +1,508 @@
+/*
+ * pcie-testdev: a PCI Express endpoint with a DMA copy engine, for testing
+ * drivers and IOMMUs.
+ *
+ * The guest sets SRCADDR, DSTADDR and SIZE and rings DOORBELL; after
+ * BUSY_DELAY ms of virtual time the device copies SIZE bytes from SRCADDR to
+ * DSTADDR through the PCI DMA API (so the IOMMU and the bus-master bit
+ * apply), and reports how it ended in RESULT. In aggressive mode the device
+ * repeats the copy on its own, as a rogue device would, without a driver.
+ * The register map is testdev_regs.h; docs/specs/pcie-testdev.rst is the spec.
+ *
+ * Guest-compatible with the original pcie-testdev of an out-of-tree QEMU
+ * fork (same IDs, BAR, registers and properties); this is a new
+ * implementation.
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ * See the COPYING file in the top-level directory.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/module.h"
+#include "qemu/timer.h"
+#include "qemu/units.h"
+#include "qapi/error.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/pcie.h"
+#include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
+#include "sysemu/dma.h"
+#include "qom/object.h"
+#include "trace.h"
+#include "hw/misc/testdev_regs.h"
+
+#define TYPE_PCIE_TESTDEV "pcie-testdev"
+OBJECT_DECLARE_SIMPLE_TYPE(PCIeTestdevState, PCIE_TESTDEV)
+
+/* No copy pending, or aggressive mode off: the deadline is unset. */
+#define NO_DEADLINE INT64_MAX
+
+/* Where the PCIe capability goes in config space. */
+#define PCIE_TESTDEV_EXP_OFFSET 0x80
+
+struct PCIeTestdevState {
+    PCIDevice parent_obj;
+
+    MemoryRegion mmio;
+    /* One timer serves both the pending copy and aggressive mode. */
+    QEMUTimer timer;
+    /* Bounce buffer of max_size bytes: the source is read whole before the
+     * destination is written, so a faulting source leaves it untouched. */
+    uint8_t *bounce;
+    /* Set while the device does DMA, to refuse MMIO writes the DMA itself
+     * makes to the device's own BAR (QEMU 7.2 has no generic guard). */
+    bool in_dma;
+
+    /* Properties: the registers' power-on values and the device's limits. */
+    uint64_t prop_srcaddr;
+    uint64_t prop_dstaddr;
+    uint64_t prop_size;
+    uint64_t prop_busy_delay_ms;
+    bool prop_aggressive;
+    uint64_t aggression_delay_ms;
+    uint64_t max_size;
+
+    /* Guest-visible registers. */
+    uint64_t srcaddr;
+    uint64_t dstaddr;
+    uint64_t size;
+    uint64_t busy_delay_ms;
+    uint32_t status;
+    uint32_t result;
+    bool aggressive;
+    uint64_t copies;
+    uint64_t faults;
+
+    /* The copy the doorbell accepted, latched, and when it runs. */
+    uint64_t copy_src;
+    uint64_t copy_dst;
+    uint64_t copy_size;
+    int64_t copy_deadline;
+    /* When the next aggressive copy runs. */
+    int64_t aggr_deadline;
+};
+
+static int64_t pcie_testdev_deadline(uint64_t delay_ms)
+{
+    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+           MIN(delay_ms, TESTDEV_MAX_DELAY_MS) * SCALE_MS;
+}
+
+/* aggression_delay_ms, bounded below so the virtual clock keeps moving. */
+static int64_t pcie_testdev_next_round(PCIeTestdevState *s)
+{
+    return pcie_testdev_deadline(MAX(s->aggression_delay_ms,
+                                     TESTDEV_MIN_AGGRESSION_MS));
+}
+
+static void pcie_testdev_rearm(PCIeTestdevState *s)
+{
+    int64_t next = MIN(s->copy_deadline, s->aggr_deadline);
+
+    if (next == NO_DEADLINE) {
+        timer_del(&s->timer);
+    } else {
+        timer_mod(&s->timer, next);
+    }
+}
+
+/*
+ * Copy size bytes from src to dst by DMA and return a TESTDEV_RESULT_* code.
+ * The destination is checked before anything is written to it, so a copy
+ * that faults leaves it as it was.
+ */
+static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
+                                  uint64_t src, uint64_t dst, uint64_t size)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint32_t result;
+
+    if (size == 0 || size > s->max_size) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "%s: %s copy of 0x%" PRIx64 " bytes rejected: SIZE must"
+                      " be 1 to 0x%" PRIx64 "\n",
+                      TYPE_PCIE_TESTDEV, kind, size, s->max_size);
+        result = TESTDEV_RESULT_BAD_SIZE;
+    } else {
+        s->in_dma = true;
+        if (pci_dma_read(pdev, src, s->bounce, size) != MEMTX_OK) {
+            result = TESTDEV_RESULT_SRC_FAULT;
+        } else if (!dma_memory_valid(pci_get_address_space(pdev), dst, size,
+                                     DMA_DIRECTION_FROM_DEVICE,
+                                     MEMTXATTRS_UNSPECIFIED) ||
+                   pci_dma_write(pdev, dst, s->bounce, size) != MEMTX_OK) {
+            result = TESTDEV_RESULT_DST_FAULT;
+        } else {
+            result = TESTDEV_RESULT_OK;
+        }
+        s->in_dma = false;
+
+        if (result == TESTDEV_RESULT_OK) {
+            s->copies++;
+        } else {
+            s->faults++;
+        }
+    }
+    trace_pcie_testdev_dma(kind, src, dst, size,
+                           TESTDEV_RESULT_NAME(result),
+                           qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL));
+    return result;
+}
+
+/*
+ * A rogue device does not wait for a driver: turn bus mastering on through
+ * the config-space write path, which is what enables QEMU's bus-master
+ * address space (setting the config bit alone would not).
+ */
+static void pcie_testdev_force_bus_master(PCIeTestdevState *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint16_t cmd = pci_get_word(pdev->config + PCI_COMMAND);
+
+    if (!(cmd & PCI_COMMAND_MASTER)) {
+        pci_default_write_config(pdev, PCI_COMMAND,
+                                 cmd | PCI_COMMAND_MASTER, 2);
+    }
+}
+
+static void pcie_testdev_timer(void *opaque)
+{
+    PCIeTestdevState *s = opaque;
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+
+    if (s->copy_deadline <= now) {
+        s->copy_deadline = NO_DEADLINE;
+        s->result = pcie_testdev_copy(s, "doorbell", s->copy_src, s->copy_dst,
+                                      s->copy_size);
+        s->status = 0;
+    }
+    if (s->aggressive && s->aggr_deadline <= now) {
+        pcie_testdev_force_bus_master(s);
+        pcie_testdev_copy(s, "aggressive", s->srcaddr, s->dstaddr, s->size);
+        s->aggr_deadline = pcie_testdev_next_round(s);
+    }
+    pcie_testdev_rearm(s);
+}
+
+static void pcie_testdev_doorbell(PCIeTestdevState *s, uint64_t val)
+{
+    if (!(val & TESTDEV_DOORBELL_START)) {
+        return;
+    }
+    if (s->status & TESTDEV_STATUS_BUSY) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "%s: doorbell while a copy is pending: ignored\n",
+                      TYPE_PCIE_TESTDEV);
+        return;
+    }
+    if (s->size == 0 || s->size > s->max_size) {
+        s->result = pcie_testdev_copy(s, "doorbell", s->srcaddr, s->dstaddr,
+                                      s->size);
+        return;
+    }
+    s->copy_src = s->srcaddr;
+    s->copy_dst = s->dstaddr;
+    s->copy_size = s->size;
+    s->status = TESTDEV_STATUS_BUSY;
+    s->result = TESTDEV_RESULT_NONE;
+    /* Even with no delay the copy runs from the timer, never inside the
+     * MMIO write, so a copy cannot nest in another device's DMA. */
+    s->copy_deadline = pcie_testdev_deadline(s->busy_delay_ms);
+    trace_pcie_testdev_doorbell(s->copy_src, s->copy_dst, s->copy_size,
+                                s->busy_delay_ms);
+    pcie_testdev_rearm(s);
+}
+
+static void pcie_testdev_set_aggressive(PCIeTestdevState *s, bool on)
+{
+    trace_pcie_testdev_aggressive(on);
+    s->aggressive = on;
+    s->aggr_deadline = on ? pcie_testdev_next_round(s) : NO_DEADLINE;
+    pcie_testdev_rearm(s);
+}
+
+static uint64_t pcie_testdev_reg_read(PCIeTestdevState *s, hwaddr reg)
+{
+    switch (reg) {
+    case TESTDEV_REG_SRCADDR:
+        return s->srcaddr;
+    case TESTDEV_REG_DSTADDR:
+        return s->dstaddr;
+    case TESTDEV_REG_SIZE:
+        return s->size;
+    case TESTDEV_REG_STATUS:
+        return s->status;
+    case TESTDEV_REG_BUSY_DELAY:
+        return s->busy_delay_ms;
+    case TESTDEV_REG_AGGRESSIVE:
+        return s->aggressive;
+    case TESTDEV_REG_RESULT:
+        return s->result;
+    case TESTDEV_REG_COPIES:
+        return s->copies;
+    case TESTDEV_REG_FAULTS:
+        return s->faults;
+    case TESTDEV_REG_MAX_SIZE:
+        return s->max_size;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * A copy whose source or destination lies in the device's own BAR would
+ * re-enter the device in the middle of a copy. Such accesses fail, so the
+ * copy ends with SRC_FAULT or DST_FAULT and the registers stay as they were.
+ */
+static bool pcie_testdev_reentered(PCIeTestdevState *s, hwaddr addr)
+{
+    if (s->in_dma) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "%s: DMA to the device's own registers (offset 0x%"
+                      HWADDR_PRIx "): refused\n", TYPE_PCIE_TESTDEV, addr);
+    }
+    return s->in_dma;
+}
+
+static MemTxResult pcie_testdev_mmio_read(void *opaque, hwaddr addr,
+                                          uint64_t *data, unsigned size,
+                                          MemTxAttrs attrs)
+{
+    PCIeTestdevState *s = opaque;
+    uint64_t val;
+
+    if (pcie_testdev_reentered(s, addr)) {
+        return MEMTX_ERROR;
+    }
+    val = pcie_testdev_reg_read(s, addr & ~7ULL);
+    if (size == 4) {
+        val = extract64(val, (addr & 4) * 8, 32);
+    }
+    trace_pcie_testdev_mmio_read(addr, size, val);
+    *data = val;
+    return MEMTX_OK;
+}
+
+/* Merge a 4-byte write into a 64-bit register (see testdev_regs.h). */
+static void pcie_testdev_merge(uint64_t *reg, hwaddr addr, unsigned size,
+                               uint64_t val)
+{
+    if (size == 8) {
+        *reg = val;
+    } else if (addr & 4) {
+        *reg = deposit64(*reg, 32, 32, val);
+    } else {
+        *reg = (uint32_t)val;
+    }
+}
+
+static MemTxResult pcie_testdev_mmio_write(void *opaque, hwaddr addr,
+                                           uint64_t val, unsigned size,
+                                           MemTxAttrs attrs)
+{
+    PCIeTestdevState *s = opaque;
+    hwaddr reg = addr & ~7ULL;
+
+    if (pcie_testdev_reentered(s, addr)) {
+        return MEMTX_ERROR;
+    }
+    trace_pcie_testdev_mmio_write(addr, size, val);
+
+    switch (reg) {
+    case TESTDEV_REG_SRCADDR:
+        pcie_testdev_merge(&s->srcaddr, addr, size, val);
+        break;
+    case TESTDEV_REG_DSTADDR:
+        pcie_testdev_merge(&s->dstaddr, addr, size, val);
+        break;
+    case TESTDEV_REG_SIZE:
+        pcie_testdev_merge(&s->size, addr, size, val);
+        break;
+    case TESTDEV_REG_BUSY_DELAY:
+        pcie_testdev_merge(&s->busy_delay_ms, addr, size, val);
+        break;
+    case TESTDEV_REG_DOORBELL:
+        if (!(addr & 4)) {
+            pcie_testdev_doorbell(s, val);
+        }
+        break;
+    case TESTDEV_REG_AGGRESSIVE:
+        if (!(addr & 4)) {
+            pcie_testdev_set_aggressive(s, val & TESTDEV_AGGRESSIVE_ON);
+        }
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "%s: write to read-only or unknown offset 0x%"
+                      HWADDR_PRIx ": ignored\n", TYPE_PCIE_TESTDEV, addr);
+        break;
+    }
+    return MEMTX_OK;
+}
+
+static const MemoryRegionOps pcie_testdev_mmio_ops = {
+    .read_with_attrs = pcie_testdev_mmio_read,
+    .write_with_attrs = pcie_testdev_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    /* Other sizes and unaligned accesses are refused, and logged as guest
+     * errors, by the memory core. */
+    .valid = {
+        .min_access_size = 4,
+        .max_access_size = 8,
+        .unaligned = false,
+    },
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 8,
+    },
+};
+
+static void pcie_testdev_reset(DeviceState *dev)
+{
+    PCIeTestdevState *s = PCIE_TESTDEV(dev);
+
+    trace_pcie_testdev_reset();
+    s->srcaddr = s->prop_srcaddr;
+    s->dstaddr = s->prop_dstaddr;
+    s->size = s->prop_size;
+    s->busy_delay_ms = s->prop_busy_delay_ms;
+    s->status = 0;
+    s->result = TESTDEV_RESULT_NONE;
+    s->copies = 0;
+    s->faults = 0;
+    s->copy_src = s->copy_dst = s->copy_size = 0;
+    s->copy_deadline = NO_DEADLINE;
+    pcie_testdev_set_aggressive(s, s->prop_aggressive);
+}
+
+static void pcie_testdev_write_config(PCIDevice *pdev, uint32_t addr,
+                                      uint32_t val, int len)
+{
+    pci_default_write_config(pdev, addr, val, len);
+    pcie_cap_flr_write_config(pdev, addr, val, len);
+}
+
+static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
+{
+    PCIeTestdevState *s = PCIE_TESTDEV(pdev);
+
+    if (s->max_size == 0 || s->max_size > TESTDEV_MAX_SIZE_LIMIT) {
+        error_setg(errp, "max_transfer_size must be 1 to %llu bytes",
+                   TESTDEV_MAX_SIZE_LIMIT);
+        return;
+    }
+    if (pcie_endpoint_cap_init(pdev, PCIE_TESTDEV_EXP_OFFSET) < 0) {
+        error_setg(errp, "cannot add the PCI Express capability");
+        return;
+    }
+    pcie_cap_flr_init(pdev);
+
+    memory_region_init_io(&s->mmio, OBJECT(s), &pcie_testdev_mmio_ops, s,
+                          "pcie-testdev-mmio", TESTDEV_BAR_SIZE);
+    pci_register_bar(pdev, TESTDEV_BAR,
+                     PCI_BASE_ADDRESS_SPACE_MEMORY |
+                     PCI_BASE_ADDRESS_MEM_TYPE_64 |
+                     PCI_BASE_ADDRESS_MEM_PREFETCH, &s->mmio);
+
+    s->bounce = g_malloc(s->max_size);
+    timer_init_ns(&s->timer, QEMU_CLOCK_VIRTUAL, pcie_testdev_timer, s);
+}
+
+static void pcie_testdev_exit(PCIDevice *pdev)
+{
+    PCIeTestdevState *s = PCIE_TESTDEV(pdev);
+
+    timer_del(&s->timer);
+    g_free(s->bounce);
+    s->bounce = NULL;
+    pcie_cap_exit(pdev);
+}
+
+static int pcie_testdev_post_load(void *opaque, int version_id)
+{
+    PCIeTestdevState *s = opaque;
+
+    if (s->copy_size > s->max_size) {
+        return -EINVAL;
+    }
+    pcie_testdev_rearm(s);
+    return 0;
+}
+
+static const VMStateDescription vmstate_pcie_testdev = {
+    .name = TYPE_PCIE_TESTDEV,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = pcie_testdev_post_load,
+    .fields = (VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent_obj, PCIeTestdevState),
+        VMSTATE_UINT64(srcaddr, PCIeTestdevState),
+        VMSTATE_UINT64(dstaddr, PCIeTestdevState),
+        VMSTATE_UINT64(size, PCIeTestdevState),
+        VMSTATE_UINT64(busy_delay_ms, PCIeTestdevState),
+        VMSTATE_UINT32(status, PCIeTestdevState),
+        VMSTATE_UINT32(result, PCIeTestdevState),
+        VMSTATE_BOOL(aggressive, PCIeTestdevState),
+        VMSTATE_UINT64(copies, PCIeTestdevState),
+        VMSTATE_UINT64(faults, PCIeTestdevState),
+        VMSTATE_UINT64(copy_src, PCIeTestdevState),
+        VMSTATE_UINT64(copy_dst, PCIeTestdevState),
+        VMSTATE_UINT64(copy_size, PCIeTestdevState),
+        VMSTATE_INT64(copy_deadline, PCIeTestdevState),
+        VMSTATE_INT64(aggr_deadline, PCIeTestdevState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static Property pcie_testdev_properties[] = {
+    DEFINE_PROP_BOOL("aggressive", PCIeTestdevState, prop_aggressive, false),
+    DEFINE_PROP_UINT64("aggression_delay_ms", PCIeTestdevState,
+                       aggression_delay_ms, 1000),
+    DEFINE_PROP_UINT64("srcaddr", PCIeTestdevState, prop_srcaddr, 0),
+    DEFINE_PROP_UINT64("dstaddr", PCIeTestdevState, prop_dstaddr, 0),
+    DEFINE_PROP_UINT64("size", PCIeTestdevState, prop_size, 0),
+    DEFINE_PROP_UINT64("busy_delay_ms", PCIeTestdevState, prop_busy_delay_ms,
+                       0),
+    DEFINE_PROP_UINT64("max_transfer_size", PCIeTestdevState, max_size,
+                       TESTDEV_MAX_SIZE_DEFAULT),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static void pcie_testdev_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->realize = pcie_testdev_realize;
+    k->exit = pcie_testdev_exit;
+    k->config_write = pcie_testdev_write_config;
+    k->vendor_id = TESTDEV_VENDOR_ID;
+    k->device_id = TESTDEV_DEVICE_ID;
+    k->subsystem_vendor_id = TESTDEV_SUBSYS_VENDOR_ID;
+    k->subsystem_id = TESTDEV_SUBSYS_ID;
+    k->class_id = TESTDEV_CLASS;
+    dc->desc = "PCI Express DMA test device";
+    dc->reset = pcie_testdev_reset;
+    dc->vmsd = &vmstate_pcie_testdev;
+    device_class_set_props(dc, pcie_testdev_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo pcie_testdev_info = {
+    .name = TYPE_PCIE_TESTDEV,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(PCIeTestdevState),
+    .class_init = pcie_testdev_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_PCIE_DEVICE },
+        { }
+    },
+};
+
+static void pcie_testdev_register_types(void)
+{
+    type_register_static(&pcie_testdev_info);
+}
+
+type_init(pcie_testdev_register_types)

@@ -1,0 +1,537 @@
+/*
+ * QTest testcase for pcie-testdev
+ *
+ * Drives the device through the qtest protocol, with guest memory and the
+ * virtual clock under the test's control: identity, registers, copies,
+ * faults, limits, aggressive mode and reset.
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ * See the COPYING file in the top-level directory.
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "libqos/pci.h"
+#include "libqos/pci-pc.h"
+#include "hw/pci/pci_regs.h"
+#include "hw/misc/testdev_regs.h"
+
+#define DEVFN       QPCI_DEVFN(4, 0)
+#define SRC_BUF     0x100000ULL     /* guest RAM used as the copy's source */
+#define DST_BUF     0x200000ULL     /* ... and destination */
+#define UNMAPPED    0x4000000000ULL /* 256 GiB: nothing answers there */
+#define RAM_SIZE    (128ULL << 20)
+#define MS          1000000LL       /* virtual clock steps are in ns */
+#define MACHINE     "-M q35 -nodefaults "
+
+typedef struct {
+    QTestState *qts;
+    QPCIBus *bus;
+    QPCIDevice *dev;
+    QPCIBar bar;
+    uint64_t bar_size;
+} Testdev;
+
+/* Map BAR0 and enable memory decoding, plus bus mastering if asked. */
+static void testdev_map(Testdev *t, bool master)
+{
+    uint16_t cmd;
+
+    t->bus->mmio_alloc_ptr = 0xE0000000;
+    t->bar = qpci_iomap(t->dev, TESTDEV_BAR, &t->bar_size);
+    cmd = qpci_config_readw(t->dev, PCI_COMMAND) | PCI_COMMAND_MEMORY;
+    if (master) {
+        cmd |= PCI_COMMAND_MASTER;
+    }
+    qpci_config_writew(t->dev, PCI_COMMAND, cmd);
+}
+
+static void testdev_start(Testdev *t, bool master, const char *props)
+{
+    t->qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0%s",
+                         RAM_SIZE >> 20, props);
+    t->bus = qpci_new_pc(t->qts, NULL);
+    t->dev = qpci_device_find(t->bus, DEVFN);
+    g_assert(t->dev);
+    testdev_map(t, master);
+}
+
+static void testdev_stop(Testdev *t)
+{
+    g_free(t->dev);
+    qpci_free_pc(t->bus);
+    qtest_quit(t->qts);
+}
+
+static uint64_t rd(Testdev *t, uint64_t reg)
+{
+    return qpci_io_readq(t->dev, t->bar, reg);
+}
+
+static void wr(Testdev *t, uint64_t reg, uint64_t val)
+{
+    qpci_io_writeq(t->dev, t->bar, reg, val);
+}
+
+static void fill(Testdev *t, uint64_t addr, uint8_t byte, size_t len)
+{
+    qtest_memset(t->qts, addr, byte, len);
+}
+
+/* Assert that len bytes at addr all hold byte. */
+static void assert_filled(Testdev *t, uint64_t addr, uint8_t byte, size_t len)
+{
+    g_autofree uint8_t *buf = g_malloc(len);
+    size_t i;
+
+    qtest_memread(t->qts, addr, buf, len);
+    for (i = 0; i < len; i++) {
+        g_assert_cmphex(buf[i], ==, byte);
+    }
+}
+
+/* Ring the doorbell for a copy and let the device run it. */
+static uint64_t copy(Testdev *t, uint64_t src, uint64_t dst, uint64_t size)
+{
+    wr(t, TESTDEV_REG_SRCADDR, src);
+    wr(t, TESTDEV_REG_DSTADDR, dst);
+    wr(t, TESTDEV_REG_SIZE, size);
+    wr(t, TESTDEV_REG_DOORBELL, TESTDEV_DOORBELL_START);
+    qtest_clock_step(t->qts, 1);
+    return rd(t, TESTDEV_REG_RESULT);
+}
+
+static void test_identity(void)
+{
+    Testdev t;
+    uint32_t bar;
+
+    testdev_start(&t, false, "");
+    g_assert_cmphex(qpci_config_readw(t.dev, PCI_VENDOR_ID), ==,
+                    TESTDEV_VENDOR_ID);
+    g_assert_cmphex(qpci_config_readw(t.dev, PCI_DEVICE_ID), ==,
+                    TESTDEV_DEVICE_ID);
+    g_assert_cmphex(qpci_config_readw(t.dev, PCI_SUBSYSTEM_VENDOR_ID), ==,
+                    TESTDEV_SUBSYS_VENDOR_ID);
+    g_assert_cmphex(qpci_config_readw(t.dev, PCI_SUBSYSTEM_ID), ==,
+                    TESTDEV_SUBSYS_ID);
+    g_assert_cmphex(qpci_config_readw(t.dev, PCI_CLASS_DEVICE), ==,
+                    TESTDEV_CLASS);
+    g_assert_cmphex(qpci_config_readb(t.dev, PCI_CLASS_PROG), ==, 0);
+    g_assert_cmpuint(qpci_find_capability(t.dev, PCI_CAP_ID_EXP, 0), !=, 0);
+
+    bar = qpci_config_readl(t.dev, PCI_BASE_ADDRESS_0 + 4 * TESTDEV_BAR);
+    g_assert_cmphex(bar & PCI_BASE_ADDRESS_SPACE, ==,
+                    PCI_BASE_ADDRESS_SPACE_MEMORY);
+    g_assert_cmphex(bar & PCI_BASE_ADDRESS_MEM_TYPE_MASK, ==,
+                    PCI_BASE_ADDRESS_MEM_TYPE_64);
+    g_assert_cmphex(bar & PCI_BASE_ADDRESS_MEM_PREFETCH, ==,
+                    PCI_BASE_ADDRESS_MEM_PREFETCH);
+    g_assert_cmphex(t.bar_size, ==, TESTDEV_BAR_SIZE);
+    testdev_stop(&t);
+}
+
+static void test_registers(void)
+{
+    static const uint64_t rw_regs[] = {
+        TESTDEV_REG_SRCADDR, TESTDEV_REG_DSTADDR, TESTDEV_REG_SIZE,
+        TESTDEV_REG_BUSY_DELAY,
+    };
+    Testdev t;
+    size_t i;
+
+    testdev_start(&t, true, "");
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_NONE);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_AGGRESSIVE), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_FAULTS), ==, 0);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_MAX_SIZE), ==,
+                    TESTDEV_MAX_SIZE_DEFAULT);
+
+    for (i = 0; i < ARRAY_SIZE(rw_regs); i++) {
+        uint64_t reg = rw_regs[i];
+        uint64_t val = 0x123456789abcdef0ULL + i;
+
+        /* 64 bits survive: the original kept only the low 32. */
+        wr(&t, reg, val);
+        g_assert_cmphex(rd(&t, reg), ==, val);
+        g_assert_cmphex(qpci_io_readl(t.dev, t.bar, reg), ==, (uint32_t)val);
+        g_assert_cmphex(qpci_io_readl(t.dev, t.bar, reg + 4), ==, val >> 32);
+
+        /* A low-half write zero-extends; a high-half write keeps the low. */
+        qpci_io_writel(t.dev, t.bar, reg, 0xcafe0000 + i);
+        g_assert_cmphex(rd(&t, reg), ==, 0xcafe0000 + i);
+        qpci_io_writel(t.dev, t.bar, reg + 4, 0x1);
+        g_assert_cmphex(rd(&t, reg), ==, 0x1cafe0000ULL + i);
+    }
+
+    /* Read-only and unlisted offsets ignore writes; unlisted read 0. */
+    wr(&t, TESTDEV_REG_STATUS, 1);
+    wr(&t, TESTDEV_REG_RESULT, 7);
+    wr(&t, TESTDEV_REG_MAX_SIZE, 1);
+    wr(&t, TESTDEV_REG_END, 0xffff);
+    wr(&t, TESTDEV_BAR_SIZE - 8, 0xffff);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_NONE);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_MAX_SIZE), ==,
+                    TESTDEV_MAX_SIZE_DEFAULT);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_END), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_BAR_SIZE - 8), ==, 0);
+    testdev_stop(&t);
+}
+
+static void test_copy(void)
+{
+    Testdev t;
+
+    testdev_start(&t, true, "");
+    fill(&t, SRC_BUF, 0x5a, 4096);
+    fill(&t, DST_BUF, 0x00, 4096);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, 4096), ==, TESTDEV_RESULT_OK);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
+    assert_filled(&t, DST_BUF, 0x5a, 4096);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_FAULTS), ==, 0);
+
+    /* The largest copy the device accepts. */
+    fill(&t, SRC_BUF, 0xa5, TESTDEV_MAX_SIZE_DEFAULT);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF + TESTDEV_MAX_SIZE_DEFAULT,
+                          TESTDEV_MAX_SIZE_DEFAULT), ==, TESTDEV_RESULT_OK);
+    assert_filled(&t, DST_BUF + TESTDEV_MAX_SIZE_DEFAULT, 0xa5,
+                  TESTDEV_MAX_SIZE_DEFAULT);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 2);
+    testdev_stop(&t);
+}
+
+/* Bus addresses above 4 GiB work: the original truncated them to 32 bits. */
+static void test_copy_above_4g(void)
+{
+    const uint64_t high = 0x100000000ULL + 0x1000;
+    Testdev t;
+
+    t.qts = qtest_init(MACHINE "-m 4608 -device pcie-testdev,addr=04.0");
+    t.bus = qpci_new_pc(t.qts, NULL);
+    t.dev = qpci_device_find(t.bus, DEVFN);
+    testdev_map(&t, true);
+    fill(&t, SRC_BUF, 0x42, 256);
+    fill(&t, high, 0x00, 256);
+    g_assert_cmpuint(copy(&t, SRC_BUF, high, 256), ==, TESTDEV_RESULT_OK);
+    assert_filled(&t, high, 0x42, 256);
+    fill(&t, DST_BUF, 0x00, 256);
+    g_assert_cmpuint(copy(&t, high, DST_BUF, 256), ==, TESTDEV_RESULT_OK);
+    assert_filled(&t, DST_BUF, 0x42, 256);
+    testdev_stop(&t);
+}
+
+static void test_busy_delay(void)
+{
+    Testdev t;
+
+    testdev_start(&t, true, "");
+    fill(&t, SRC_BUF, 0x11, 64);
+    fill(&t, DST_BUF, 0x00, 64);
+    wr(&t, TESTDEV_REG_BUSY_DELAY, 50);
+    wr(&t, TESTDEV_REG_SRCADDR, SRC_BUF);
+    wr(&t, TESTDEV_REG_DSTADDR, DST_BUF);
+    wr(&t, TESTDEV_REG_SIZE, 64);
+    wr(&t, TESTDEV_REG_DOORBELL, TESTDEV_DOORBELL_START);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_NONE);
+    qtest_clock_step(t.qts, 50 * MS - 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
+    assert_filled(&t, DST_BUF, 0x00, 64);
+    qtest_clock_step(t.qts, 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_OK);
+    assert_filled(&t, DST_BUF, 0x11, 64);
+    testdev_stop(&t);
+}
+
+/* A doorbell while busy is ignored; the copy uses what was latched. */
+static void test_doorbell_while_busy(void)
+{
+    Testdev t;
+
+    testdev_start(&t, true, "");
+    fill(&t, SRC_BUF, 0x11, 64);
+    fill(&t, SRC_BUF + 64, 0x22, 64);
+    fill(&t, DST_BUF, 0x00, 128);
+    wr(&t, TESTDEV_REG_BUSY_DELAY, 10);
+    wr(&t, TESTDEV_REG_SRCADDR, SRC_BUF);
+    wr(&t, TESTDEV_REG_DSTADDR, DST_BUF);
+    wr(&t, TESTDEV_REG_SIZE, 64);
+    wr(&t, TESTDEV_REG_DOORBELL, TESTDEV_DOORBELL_START);
+    wr(&t, TESTDEV_REG_SRCADDR, SRC_BUF + 64);
+    wr(&t, TESTDEV_REG_DSTADDR, DST_BUF + 64);
+    wr(&t, TESTDEV_REG_DOORBELL, TESTDEV_DOORBELL_START);
+    qtest_clock_step(t.qts, 100 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_OK);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 1);
+    assert_filled(&t, DST_BUF, 0x11, 64);
+    assert_filled(&t, DST_BUF + 64, 0x00, 64);
+    /* A doorbell write without the start bit does nothing. */
+    wr(&t, TESTDEV_REG_DOORBELL, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
+    testdev_stop(&t);
+}
+
+static void test_bus_master_off(void)
+{
+    Testdev t;
+
+    testdev_start(&t, false, "");
+    fill(&t, SRC_BUF, 0x33, 64);
+    fill(&t, DST_BUF, 0x77, 64);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, 64), ==,
+                     TESTDEV_RESULT_SRC_FAULT);
+    assert_filled(&t, DST_BUF, 0x77, 64);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_FAULTS), ==, 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
+    testdev_stop(&t);
+}
+
+static void test_faults(void)
+{
+    const uint64_t ram_end = RAM_SIZE;
+    Testdev t;
+
+    testdev_start(&t, true, "");
+    fill(&t, SRC_BUF, 0x33, 64);
+    fill(&t, DST_BUF, 0x77, 64);
+
+    /* Nothing behind the source. */
+    g_assert_cmpuint(copy(&t, UNMAPPED, DST_BUF, 64), ==,
+                     TESTDEV_RESULT_SRC_FAULT);
+    assert_filled(&t, DST_BUF, 0x77, 64);
+
+    /* Nothing behind the destination. */
+    g_assert_cmpuint(copy(&t, SRC_BUF, UNMAPPED, 64), ==,
+                     TESTDEV_RESULT_DST_FAULT);
+
+    /* A destination that starts in RAM and runs past its end: the part in
+     * RAM must stay untouched. */
+    fill(&t, ram_end - 32, 0x77, 32);
+    g_assert_cmpuint(copy(&t, SRC_BUF, ram_end - 32, 64), ==,
+                     TESTDEV_RESULT_DST_FAULT);
+    assert_filled(&t, ram_end - 32, 0x77, 32);
+
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_FAULTS), ==, 3);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
+    testdev_stop(&t);
+}
+
+/* A copy aimed at the device's own registers faults and changes nothing. */
+static void test_own_bar(void)
+{
+    const uint64_t evil = 0xffffffffffffffffULL;
+    Testdev t;
+    uint64_t regs;
+
+    testdev_start(&t, true, "");
+    regs = t.bar.addr;
+    qtest_memwrite(t.qts, SRC_BUF, &evil, sizeof(evil));
+    g_assert_cmpuint(copy(&t, SRC_BUF, regs + TESTDEV_REG_SIZE, 8), ==,
+                     TESTDEV_RESULT_DST_FAULT);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_SIZE), ==, 8);
+    g_assert_cmpuint(copy(&t, regs, DST_BUF, 64), ==,
+                     TESTDEV_RESULT_SRC_FAULT);
+    g_assert_cmpuint(copy(&t, regs + TESTDEV_REG_DOORBELL,
+                          regs + TESTDEV_REG_DOORBELL, 8), ==,
+                     TESTDEV_RESULT_SRC_FAULT);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_FAULTS), ==, 3);
+    testdev_stop(&t);
+}
+
+static void test_oversize(void)
+{
+    static const uint64_t bad_sizes[] = {
+        0, 4097, 0x100000000ULL, 0xffffffffffffffffULL,
+    };
+    Testdev t;
+    size_t i;
+
+    testdev_start(&t, true, ",max_transfer_size=4096");
+    g_assert_cmphex(rd(&t, TESTDEV_REG_MAX_SIZE), ==, 4096);
+    fill(&t, SRC_BUF, 0x44, 8192);
+    fill(&t, DST_BUF, 0x00, 8192);
+    for (i = 0; i < ARRAY_SIZE(bad_sizes); i++) {
+        g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, bad_sizes[i]), ==,
+                         TESTDEV_RESULT_BAD_SIZE);
+    }
+    assert_filled(&t, DST_BUF, 0x00, 8192);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, 4096), ==, TESTDEV_RESULT_OK);
+    assert_filled(&t, DST_BUF, 0x44, 4096);
+    assert_filled(&t, DST_BUF + 4096, 0x00, 4096);
+    testdev_stop(&t);
+}
+
+/*
+ * Aggressive mode from the property, as the seed README starts it: no
+ * driver, and bus mastering left off by the "guest"; the device turns it on.
+ */
+static void test_aggressive_property(void)
+{
+    Testdev t;
+
+    testdev_start(&t, false, ",aggressive=on,srcaddr=0x100000,"
+                  "dstaddr=0x200000,size=16,aggression_delay_ms=20");
+    fill(&t, SRC_BUF, 0x61, 16);
+    fill(&t, DST_BUF, 0x00, 16);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_AGGRESSIVE), ==, 1);
+
+    qtest_clock_step(t.qts, 20 * MS - 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
+    qtest_clock_step(t.qts, 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 1);
+    assert_filled(&t, DST_BUF, 0x61, 16);
+    g_assert_cmphex(qpci_config_readw(t.dev, PCI_COMMAND) & PCI_COMMAND_MASTER,
+                    ==, PCI_COMMAND_MASTER);
+
+    /* It repeats: new source data lands on the next round. */
+    fill(&t, SRC_BUF, 0x62, 16);
+    qtest_clock_step(t.qts, 20 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 2);
+    assert_filled(&t, DST_BUF, 0x62, 16);
+    qtest_clock_step(t.qts, 60 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 5);
+    /* Aggressive copies leave the doorbell's RESULT alone. */
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_NONE);
+
+    /* Stopped by the register. */
+    wr(&t, TESTDEV_REG_AGGRESSIVE, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_AGGRESSIVE), ==, 0);
+    fill(&t, SRC_BUF, 0x63, 16);
+    qtest_clock_step(t.qts, 100 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 5);
+    assert_filled(&t, DST_BUF, 0x62, 16);
+    testdev_stop(&t);
+}
+
+static void test_aggressive_register(void)
+{
+    Testdev t;
+
+    testdev_start(&t, true, ",aggression_delay_ms=10");
+    fill(&t, SRC_BUF, 0x71, 32);
+    fill(&t, DST_BUF, 0x00, 32);
+    wr(&t, TESTDEV_REG_SRCADDR, SRC_BUF);
+    wr(&t, TESTDEV_REG_DSTADDR, DST_BUF);
+    wr(&t, TESTDEV_REG_SIZE, 32);
+    qtest_clock_step(t.qts, 100 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
+
+    wr(&t, TESTDEV_REG_AGGRESSIVE, TESTDEV_AGGRESSIVE_ON);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_AGGRESSIVE), ==, 1);
+    qtest_clock_step(t.qts, 10 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 1);
+    assert_filled(&t, DST_BUF, 0x71, 32);
+
+    /* Faulting rounds are counted as faults. */
+    wr(&t, TESTDEV_REG_SRCADDR, UNMAPPED);
+    qtest_clock_step(t.qts, 30 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_FAULTS), ==, 3);
+
+    wr(&t, TESTDEV_REG_AGGRESSIVE, 0);
+    qtest_clock_step(t.qts, 100 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_FAULTS), ==, 3);
+    testdev_stop(&t);
+}
+
+/* A delay of 0 must not livelock the virtual clock: copies are paced. */
+static void test_aggressive_delay_zero(void)
+{
+    Testdev t;
+    int64_t before, after;
+
+    testdev_start(&t, true, ",aggressive=on,srcaddr=0x100000,"
+                  "dstaddr=0x200000,size=8,aggression_delay_ms=0");
+    before = qtest_clock_step(t.qts, 1);
+    after = qtest_clock_step(t.qts, 50 * MS);
+    g_assert_cmpint(after - before, ==, 50 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), >=, 49);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), <=,
+                     50 / TESTDEV_MIN_AGGRESSION_MS);
+    testdev_stop(&t);
+}
+
+static void check_power_on_values(Testdev *t)
+{
+    g_assert_cmphex(rd(t, TESTDEV_REG_SRCADDR), ==, 0x1000);
+    g_assert_cmphex(rd(t, TESTDEV_REG_DSTADDR), ==, 0x2000);
+    g_assert_cmphex(rd(t, TESTDEV_REG_SIZE), ==, 0x30);
+    g_assert_cmphex(rd(t, TESTDEV_REG_BUSY_DELAY), ==, 5);
+    g_assert_cmpuint(rd(t, TESTDEV_REG_STATUS), ==, 0);
+    g_assert_cmpuint(rd(t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_NONE);
+    g_assert_cmpuint(rd(t, TESTDEV_REG_AGGRESSIVE), ==, 0);
+    g_assert_cmpuint(rd(t, TESTDEV_REG_COPIES), ==, 0);
+    g_assert_cmpuint(rd(t, TESTDEV_REG_FAULTS), ==, 0);
+}
+
+/* Leave a copy pending and aggressive mode on, with changed registers. */
+static void dirty(Testdev *t)
+{
+    fill(t, SRC_BUF, 0x99, 64);
+    fill(t, DST_BUF, 0x00, 64);
+    g_assert_cmpuint(copy(t, SRC_BUF, DST_BUF, 64), ==, TESTDEV_RESULT_NONE);
+    g_assert_cmpuint(rd(t, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
+    wr(t, TESTDEV_REG_BUSY_DELAY, 1000);
+    wr(t, TESTDEV_REG_AGGRESSIVE, TESTDEV_AGGRESSIVE_ON);
+}
+
+static void test_reset(void)
+{
+    Testdev t;
+
+    /* Power-on values come from the properties. */
+    testdev_start(&t, true, ",srcaddr=0x1000,dstaddr=0x2000,size=0x30,"
+                  "busy_delay_ms=5");
+    check_power_on_values(&t);
+
+    dirty(&t);
+    qtest_qmp_assert_success(t.qts, "{ 'execute': 'system_reset' }");
+    qtest_qmp_eventwait(t.qts, "RESET");
+    testdev_map(&t, true);
+    check_power_on_values(&t);
+    /* The pending copy was cancelled, and aggressive mode stopped. */
+    qtest_clock_step(t.qts, 2000 * MS);
+    assert_filled(&t, DST_BUF, 0x00, 64);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
+
+    /* Function Level Reset does the same. */
+    dirty(&t);
+    qpci_config_writew(t.dev, qpci_find_capability(t.dev, PCI_CAP_ID_EXP, 0) +
+                       PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR);
+    testdev_map(&t, true);
+    check_power_on_values(&t);
+    qtest_clock_step(t.qts, 2000 * MS);
+    assert_filled(&t, DST_BUF, 0x00, 64);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
+    testdev_stop(&t);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/pcie-testdev/identity", test_identity);
+    qtest_add_func("/pcie-testdev/registers", test_registers);
+    qtest_add_func("/pcie-testdev/copy", test_copy);
+    qtest_add_func("/pcie-testdev/copy-above-4g", test_copy_above_4g);
+    qtest_add_func("/pcie-testdev/busy-delay", test_busy_delay);
+    qtest_add_func("/pcie-testdev/doorbell-while-busy",
+                   test_doorbell_while_busy);
+    qtest_add_func("/pcie-testdev/bus-master-off", test_bus_master_off);
+    qtest_add_func("/pcie-testdev/faults", test_faults);
+    qtest_add_func("/pcie-testdev/own-bar", test_own_bar);
+    qtest_add_func("/pcie-testdev/oversize", test_oversize);
+    qtest_add_func("/pcie-testdev/aggressive/property",
+                   test_aggressive_property);
+    qtest_add_func("/pcie-testdev/aggressive/register",
+                   test_aggressive_register);
+    qtest_add_func("/pcie-testdev/aggressive/delay-zero",
+                   test_aggressive_delay_zero);
+    qtest_add_func("/pcie-testdev/reset", test_reset);
+    return g_test_run();
+}
