@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Booting test guests and reading what they report. Source it after lib.sh.
+#
+# A guest reports on its second serial port (tests/guest/init), captured in
+# results.txt; the console goes to console.log for people, and the device's
+# DMA trace events to trace.log. Nothing is scraped from the console.
+
+VM_TIMEOUT=${VM_TIMEOUT:-120}
+
+# Build or fetch everything a boot needs (QEMU, kernel, module, initramfs),
+# once per run, and record it in $OUT/env.
+vm_prepare() {
+    local qemu kernel
+    if [ -n "${QEMU:-}" ]; then
+        [ -x "$QEMU" ] || die "QEMU=$QEMU is not an executable"
+        qemu=$QEMU
+    else
+        qemu=$("$TOP/scripts/build-qemu")
+    fi
+    mapfile -t kernel < <("$TOP/scripts/fetch-kernel")
+    [ ${#kernel[@]} -eq 3 ] || die "fetch-kernel failed"
+    local initrd
+    initrd=$("$TOP/scripts/build-guest" "${kernel[0]}" "${kernel[2]}")
+    cat >"$OUT/env" <<EOF
+VM_QEMU=$qemu
+VM_KVER=${kernel[0]}
+VM_KERNEL=${kernel[1]}
+VM_INITRD=$initrd
+EOF
+}
+
+# vm_boot NAME IOMMU MODE DEVICES DEVICE_PROPS [IDLE_SECONDS]
+#   IOMMU: none | intel. MODE: selftest | repeat | idle (see tests/guest/init).
+# Boots one guest with DEVICES pcie-testdevs, each behind its own root port
+# as in the seed README, and leaves its output in $OUT/vm/NAME.
+# Returns non-zero if QEMU failed or the guest did not report to the end.
+vm_boot() {
+    local name=$1 iommu=$2 mode=$3 devices=$4 props=$5 idle=${6:-3}
+    local dir=$OUT/vm/$name args=() append i rc start
+    # shellcheck disable=SC1091
+    . "$OUT/env"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    append="console=ttyS0 quiet panic=-1 testdev.mode=$mode testdev.idle=$idle"
+    args=(-M q35 -m 512 -smp 1 -nodefaults -display none -no-reboot
+          -L /usr/share/qemu -L /usr/share/seabios
+          -kernel "$VM_KERNEL" -initrd "$VM_INITRD"
+          -serial "file:$dir/console.log" -serial "file:$dir/results.txt"
+          -trace "pcie_testdev_dma,file=$dir/trace.log")
+    case $iommu in
+    none) ;;
+    intel) args=(-device intel-iommu "${args[@]}"); append+=" intel_iommu=on" ;;
+    *) die "unknown IOMMU $iommu" ;;
+    esac
+    for ((i = 0; i < devices; i++)); do
+        args+=(-device "ioh3420,id=root_port$i,bus=pcie.0,addr=$((7 + i)).0,chassis=$((i + 1))"
+               -device "pcie-testdev,bus=root_port$i,id=testdev$i$props")
+    done
+    args+=(-append "$append")
+    printf '%q ' "$VM_QEMU" "${args[@]}" >"$dir/cmdline"
+    echo >>"$dir/cmdline"
+
+    start=$SECONDS
+    rc=0
+    timeout "$VM_TIMEOUT" "$VM_QEMU" "${args[@]}" >"$dir/qemu.log" 2>&1 || rc=$?
+    echo $((SECONDS - start)) >"$dir/seconds"
+    if [ "$rc" -eq 124 ]; then
+        echo "guest $name: timed out after ${VM_TIMEOUT}s (console: $dir/console.log)" >&2
+        return 1
+    elif [ "$rc" -ne 0 ]; then
+        echo "guest $name: QEMU exited with $rc: $(tail -3 "$dir/qemu.log")" >&2
+        return 1
+    elif ! grep -qx 'end' "$dir/results.txt" 2>/dev/null; then
+        echo "guest $name: did not report to the end (console: $dir/console.log)" >&2
+        return 1
+    fi
+}
+
+# vm_transfer NAME N [BDF]: the driver's verdict for transfer N, or "missing".
+vm_transfer() {
+    local line
+    line=$(grep "^log .*testdev_driver ${3:-}.*: transfer $2 " "$OUT/vm/$1/results.txt" 2>/dev/null | head -1)
+    if [ -n "$line" ]; then echo "${line##*-> }"; else echo missing; fi
+}
+
+# vm_dmar_fault NAME: the first DMAR fault line the guest logged, if any.
+vm_dmar_fault() {
+    grep -m1 '^log .*DMAR: \[DMA .*fault addr' "$OUT/vm/$1/results.txt" 2>/dev/null |
+        sed 's/^log \(\[[^]]*\] \)\{0,1\}//'
+}
+
+# vm_dma_count NAME RESULT: how many aggressive copies ended with RESULT.
+vm_dma_count() {
+    grep -c "pcie_testdev_dma aggressive .* result $2 " "$OUT/vm/$1/trace.log" 2>/dev/null || true
+}
+
+# The two transfers, and what each configuration must do with them.
+TRANSFER_NAMES=("DMA handles (IOVAs)" "CPU physical addresses")
+declare -A EXPECTED=(
+    [no-iommu,1]=succeeded [no-iommu,2]=succeeded
+    [intel-iommu,1]=succeeded [intel-iommu,2]=blocked
+)
