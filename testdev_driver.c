@@ -86,6 +86,13 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	return ret;
 }
 
+static const char *testdev_result_name(u32 result)
+{
+	static const char *const names[] = TESTDEV_RESULT_NAMES;
+
+	return result < ARRAY_SIZE(names) ? names[result] : "unknown";
+}
+
 static const char *testdev_data_state(const struct testdev_buf *dst)
 {
 	if (!memchr_inv(dst->cpu, TESTDEV_SRC_FILL, TESTDEV_SELFTEST_LEN))
@@ -130,7 +137,7 @@ static int testdev_transfer(struct testdev *td, int nr, const char *how,
 	}
 	data = testdev_data_state(dbuf);
 	dev_info(dev, "transfer %d (%s): src %#llx dst %#llx: STATUS=%llu RESULT=%s data=%s -> %s\n",
-		 nr, how, src, dst, out.status, TESTDEV_RESULT_NAME(out.result),
+		 nr, how, src, dst, out.status, testdev_result_name(out.result),
 		 data, testdev_verdict(td, out.result, data));
 	return 0;
 }

@@ -32,16 +32,16 @@
  * half first, then the high half. Unlisted offsets read as 0 and ignore
  * writes.
  */
-#define TESTDEV_REG_SRCADDR	0x00 /* RW: DMA source bus address (an IOVA when an IOMMU translates) */
+#define TESTDEV_REG_SRCADDR	0x00 /* RW: DMA source bus address (an IOVA under an IOMMU) */
 #define TESTDEV_REG_DSTADDR	0x08 /* RW: DMA destination bus address */
 #define TESTDEV_REG_SIZE	0x10 /* RW: bytes to copy, 1 to MAX_SIZE */
-#define TESTDEV_REG_DOORBELL	0x18 /* W: bit 0 starts a copy SRCADDR -> DSTADDR; ignored while busy */
-#define TESTDEV_REG_STATUS	0x20 /* R: 1 while a copy is pending or running, 0 when idle */
-#define TESTDEV_REG_BUSY_DELAY	0x28 /* RW: milliseconds of virtual time between doorbell and copy */
-#define TESTDEV_REG_AGGRESSIVE	0x30 /* RW: write 1 to start aggressive mode, 0 to stop it; reads the mode */
-#define TESTDEV_REG_RESULT	0x38 /* R: how the last doorbell copy ended (TESTDEV_RESULT_*) */
-#define TESTDEV_REG_COPIES	0x40 /* R: copies that completed, doorbell and aggressive */
-#define TESTDEV_REG_FAULTS	0x48 /* R: copies whose DMA faulted, doorbell and aggressive */
+#define TESTDEV_REG_DOORBELL	0x18 /* W: bit 0 starts a copy, unless one is pending */
+#define TESTDEV_REG_STATUS	0x20 /* R: 1 while a copy is pending, 0 when idle */
+#define TESTDEV_REG_BUSY_DELAY	0x28 /* RW: ms of virtual time from doorbell to copy */
+#define TESTDEV_REG_AGGRESSIVE	0x30 /* RW: 1 starts aggressive mode, 0 stops it */
+#define TESTDEV_REG_RESULT	0x38 /* R: how the last doorbell copy ended */
+#define TESTDEV_REG_COPIES	0x40 /* R: copies that landed, doorbell and aggressive */
+#define TESTDEV_REG_FAULTS	0x48 /* R: copies whose DMA faulted */
 #define TESTDEV_REG_MAX_SIZE	0x50 /* R: the largest SIZE the device accepts */
 #define TESTDEV_REG_END		0x58
 
@@ -52,18 +52,19 @@
 
 /* RESULT codes. */
 #define TESTDEV_RESULT_OK		0x00 /* the copy landed */
-#define TESTDEV_RESULT_SRC_FAULT	0x01 /* reading the source faulted; destination untouched */
-#define TESTDEV_RESULT_DST_FAULT	0x02 /* writing the destination faulted; destination untouched */
+#define TESTDEV_RESULT_SRC_FAULT	0x01 /* reading the source faulted; nothing written */
+#define TESTDEV_RESULT_DST_FAULT	0x02 /* writing the destination faulted; it is untouched */
 #define TESTDEV_RESULT_BAD_SIZE		0x03 /* SIZE was 0 or above MAX_SIZE; nothing copied */
-#define TESTDEV_RESULT_NONE		0xff /* no copy finished since reset, or one is pending */
+#define TESTDEV_RESULT_NONE		0x04 /* none since reset, or a copy is pending */
 
 /* Names for the result codes, indexed by code, for logs and tools. */
-#define TESTDEV_RESULT_NAME(r) \
-	((r) == TESTDEV_RESULT_OK ? "ok" : \
-	 (r) == TESTDEV_RESULT_SRC_FAULT ? "src-fault" : \
-	 (r) == TESTDEV_RESULT_DST_FAULT ? "dst-fault" : \
-	 (r) == TESTDEV_RESULT_BAD_SIZE ? "bad-size" : \
-	 (r) == TESTDEV_RESULT_NONE ? "none" : "unknown")
+#define TESTDEV_RESULT_NAMES { \
+	[TESTDEV_RESULT_OK] = "ok", \
+	[TESTDEV_RESULT_SRC_FAULT] = "src-fault", \
+	[TESTDEV_RESULT_DST_FAULT] = "dst-fault", \
+	[TESTDEV_RESULT_BAD_SIZE] = "bad-size", \
+	[TESTDEV_RESULT_NONE] = "none", \
+}
 
 /* Device limits (the QEMU properties' defaults and bounds). */
 #define TESTDEV_MAX_SIZE_DEFAULT	0x100000ULL	/* 1 MiB */

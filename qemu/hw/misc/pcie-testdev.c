@@ -47,11 +47,15 @@ struct PCIeTestdevState {
     MemoryRegion mmio;
     /* One timer serves both the pending copy and aggressive mode. */
     QEMUTimer timer;
-    /* Bounce buffer of max_size bytes: the source is read whole before the
-     * destination is written, so a faulting source leaves it untouched. */
+    /*
+     * Bounce buffer of max_size bytes: the source is read whole before the
+     * destination is written, so a faulting source leaves it untouched.
+     */
     uint8_t *bounce;
-    /* Set while the device does DMA, to refuse MMIO writes the DMA itself
-     * makes to the device's own BAR (QEMU 7.2 has no generic guard). */
+    /*
+     * Set while the device does DMA, to refuse MMIO writes the DMA itself
+     * makes to the device's own BAR (QEMU 7.2 has no generic guard).
+     */
     bool in_dma;
 
     /* Properties: the registers' power-on values and the device's limits. */
@@ -107,6 +111,13 @@ static void pcie_testdev_rearm(PCIeTestdevState *s)
     }
 }
 
+static const char *pcie_testdev_result_name(uint32_t result)
+{
+    static const char *const names[] = TESTDEV_RESULT_NAMES;
+
+    return result < ARRAY_SIZE(names) ? names[result] : "unknown";
+}
+
 /*
  * Copy size bytes from src to dst by DMA and return a TESTDEV_RESULT_* code.
  * The destination is checked before anything is written to it, so a copy
@@ -145,7 +156,7 @@ static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
         }
     }
     trace_pcie_testdev_dma(kind, src, dst, size,
-                           TESTDEV_RESULT_NAME(result),
+                           pcie_testdev_result_name(result),
                            qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL));
     return result;
 }
@@ -206,8 +217,10 @@ static void pcie_testdev_doorbell(PCIeTestdevState *s, uint64_t val)
     s->copy_size = s->size;
     s->status = TESTDEV_STATUS_BUSY;
     s->result = TESTDEV_RESULT_NONE;
-    /* Even with no delay the copy runs from the timer, never inside the
-     * MMIO write, so a copy cannot nest in another device's DMA. */
+    /*
+     * Even with no delay the copy runs from the timer, never inside the
+     * MMIO write, so a copy cannot nest in another device's DMA.
+     */
     s->copy_deadline = pcie_testdev_deadline(s->busy_delay_ms);
     trace_pcie_testdev_doorbell(s->copy_src, s->copy_dst, s->copy_size,
                                 s->busy_delay_ms);
@@ -345,8 +358,10 @@ static const MemoryRegionOps pcie_testdev_mmio_ops = {
     .read_with_attrs = pcie_testdev_mmio_read,
     .write_with_attrs = pcie_testdev_mmio_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
-    /* Other sizes and unaligned accesses are refused, and logged as guest
-     * errors, by the memory core. */
+    /*
+     * Other sizes and unaligned accesses are refused, and logged as guest
+     * errors, by the memory core.
+     */
     .valid = {
         .min_access_size = 4,
         .max_access_size = 8,

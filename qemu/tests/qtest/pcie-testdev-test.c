@@ -166,6 +166,14 @@ static void test_registers(void)
         g_assert_cmphex(rd(&t, reg), ==, 0x1cafe0000ULL + i);
     }
 
+    /* 1- and 2-byte accesses are refused: writes ignored, reads 0. */
+    wr(&t, TESTDEV_REG_SIZE, 0x1111111111111111ULL);
+    qpci_io_writeb(t.dev, t.bar, TESTDEV_REG_SIZE, 0x22);
+    qpci_io_writew(t.dev, t.bar, TESTDEV_REG_SIZE + 2, 0x3333);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_SIZE), ==, 0x1111111111111111ULL);
+    g_assert_cmphex(qpci_io_readb(t.dev, t.bar, TESTDEV_REG_SIZE), ==, 0);
+    g_assert_cmphex(qpci_io_readw(t.dev, t.bar, TESTDEV_REG_SIZE), ==, 0);
+
     /* Read-only and unlisted offsets ignore writes; unlisted read 0. */
     wr(&t, TESTDEV_REG_STATUS, 1);
     wr(&t, TESTDEV_REG_RESULT, 7);
@@ -310,8 +318,10 @@ static void test_faults(void)
     g_assert_cmpuint(copy(&t, SRC_BUF, UNMAPPED, 64), ==,
                      TESTDEV_RESULT_DST_FAULT);
 
-    /* A destination that starts in RAM and runs past its end: the part in
-     * RAM must stay untouched. */
+    /*
+     * A destination that starts in RAM and runs past its end: the part in
+     * RAM must stay untouched.
+     */
     fill(&t, ram_end - 32, 0x77, 32);
     g_assert_cmpuint(copy(&t, SRC_BUF, ram_end - 32, 64), ==,
                      TESTDEV_RESULT_DST_FAULT);
