@@ -6,7 +6,7 @@
 # same machine reuses it.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=${PCIE_TESTDEV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pcie-testdev}
+CACHE=${PCIE_TESTDEV_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/pcie-testdev}
 OUT=${PCIE_TESTDEV_OUT:-$TOP/out}
 mkdir -p "$CACHE" "$OUT"
 
