@@ -43,12 +43,17 @@
 #define TESTDEV_REG_COPIES	0x40 /* R: copies that landed, doorbell and aggressive */
 #define TESTDEV_REG_FAULTS	0x48 /* R: copies whose DMA faulted */
 #define TESTDEV_REG_MAX_SIZE	0x50 /* R: the largest SIZE the device accepts */
-#define TESTDEV_REG_END		0x58
+#define TESTDEV_REG_INT_ENABLE	0x58 /* RW: bit 0 interrupts at the end of every copy */
+#define TESTDEV_REG_INT_STATUS	0x60 /* R: bit 0 a copy that asked for it has ended */
+#define TESTDEV_REG_INT_ACK	0x68 /* W: clears the INT_STATUS bits written as 1 */
+#define TESTDEV_REG_END		0x70
 
 /* Bits. */
 #define TESTDEV_DOORBELL_START	0x1
+#define TESTDEV_DOORBELL_IRQ	0x2	/* interrupt at the end of this copy */
 #define TESTDEV_STATUS_BUSY	0x1
 #define TESTDEV_AGGRESSIVE_ON	0x1
+#define TESTDEV_INT_DONE	0x1	/* INT_ENABLE, INT_STATUS, INT_ACK */
 
 /* RESULT codes. */
 #define TESTDEV_RESULT_OK		0x00 /* the copy landed */

@@ -24,6 +24,7 @@
 #include "qemu/units.h"
 #include "qapi/error.h"
 #include "hw/pci/pci.h"
+#include "hw/pci/msi.h"
 #include "hw/pci/pcie.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
@@ -77,11 +78,14 @@ struct PCIeTestdevState {
     bool aggressive;
     uint64_t copies;
     uint64_t faults;
+    uint32_t int_enable;
+    uint32_t int_status;
 
     /* The copy the doorbell accepted, latched, and when it runs. */
     uint64_t copy_src;
     uint64_t copy_dst;
     uint64_t copy_size;
+    bool copy_irq;
     int64_t copy_deadline;
     /* When the next aggressive copy runs. */
     int64_t aggr_deadline;
@@ -162,6 +166,33 @@ static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
 }
 
 /*
+ * INTx is a level: asserted while INT_STATUS has a bit set. MSI, when the
+ * guest enabled it, is an edge: one message per bit newly set.
+ */
+static void pcie_testdev_update_intx(PCIeTestdevState *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+
+    pci_set_irq(pdev, !msi_enabled(pdev) && s->int_status);
+}
+
+static void pcie_testdev_raise(PCIeTestdevState *s, uint32_t bits)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    bool new = bits & ~s->int_status;
+
+    s->int_status |= bits;
+    trace_pcie_testdev_irq(s->int_status, msi_enabled(pdev));
+    if (msi_enabled(pdev)) {
+        if (new) {
+            msi_notify(pdev, 0);
+        }
+    } else {
+        pcie_testdev_update_intx(s);
+    }
+}
+
+/*
  * A rogue device does not wait for a driver: turn bus mastering on through
  * the config-space write path, which is what enables QEMU's bus-master
  * address space (setting the config bit alone would not).
@@ -187,6 +218,10 @@ static void pcie_testdev_timer(void *opaque)
         s->result = pcie_testdev_copy(s, "doorbell", s->copy_src, s->copy_dst,
                                       s->copy_size);
         s->status = 0;
+        /* STATUS and RESULT are final before the interrupt is raised. */
+        if (s->copy_irq) {
+            pcie_testdev_raise(s, TESTDEV_INT_DONE);
+        }
     }
     if (s->aggressive && s->aggr_deadline <= now) {
         pcie_testdev_force_bus_master(s);
@@ -215,6 +250,8 @@ static void pcie_testdev_doorbell(PCIeTestdevState *s, uint64_t val)
     s->copy_src = s->srcaddr;
     s->copy_dst = s->dstaddr;
     s->copy_size = s->size;
+    s->copy_irq = (val & TESTDEV_DOORBELL_IRQ) ||
+                  (s->int_enable & TESTDEV_INT_DONE);
     s->status = TESTDEV_STATUS_BUSY;
     s->result = TESTDEV_RESULT_NONE;
     /*
@@ -258,6 +295,10 @@ static uint64_t pcie_testdev_reg_read(PCIeTestdevState *s, hwaddr reg)
         return s->faults;
     case TESTDEV_REG_MAX_SIZE:
         return s->max_size;
+    case TESTDEV_REG_INT_ENABLE:
+        return s->int_enable;
+    case TESTDEV_REG_INT_STATUS:
+        return s->int_status;
     default:
         return 0;
     }
@@ -345,6 +386,17 @@ static MemTxResult pcie_testdev_mmio_write(void *opaque, hwaddr addr,
             pcie_testdev_set_aggressive(s, val & TESTDEV_AGGRESSIVE_ON);
         }
         break;
+    case TESTDEV_REG_INT_ENABLE:
+        if (!(addr & 4)) {
+            s->int_enable = val & TESTDEV_INT_DONE;
+        }
+        break;
+    case TESTDEV_REG_INT_ACK:
+        if (!(addr & 4)) {
+            s->int_status &= ~val;
+            pcie_testdev_update_intx(s);
+        }
+        break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
                       "%s: write to read-only or unknown offset 0x%"
@@ -386,7 +438,11 @@ static void pcie_testdev_reset(DeviceState *dev)
     s->result = TESTDEV_RESULT_NONE;
     s->copies = 0;
     s->faults = 0;
+    s->int_enable = 0;
+    s->int_status = 0;
+    pcie_testdev_update_intx(s);
     s->copy_src = s->copy_dst = s->copy_size = 0;
+    s->copy_irq = false;
     s->copy_deadline = NO_DEADLINE;
     pcie_testdev_set_aggressive(s, s->prop_aggressive);
 }
@@ -395,12 +451,15 @@ static void pcie_testdev_write_config(PCIDevice *pdev, uint32_t addr,
                                       uint32_t val, int len)
 {
     pci_default_write_config(pdev, addr, val, len);
+    /* Turning MSI on or off moves a pending interrupt between MSI and INTx. */
+    pcie_testdev_update_intx(PCIE_TESTDEV(pdev));
     pcie_cap_flr_write_config(pdev, addr, val, len);
 }
 
 static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
 {
     PCIeTestdevState *s = PCIE_TESTDEV(pdev);
+    Error *err = NULL;
 
     if (s->max_size == 0 || s->max_size > TESTDEV_MAX_SIZE_LIMIT) {
         error_setg(errp, "max_transfer_size must be 1 to %llu bytes",
@@ -412,6 +471,15 @@ static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
         return;
     }
     pcie_cap_flr_init(pdev);
+
+    pci_config_set_interrupt_pin(pdev->config, 1);
+    /* MSI, one vector; where the platform has none, INTx alone. */
+    if (msi_init(pdev, 0, 1, true, false, &err) < 0 && !msi_nonbroken) {
+        error_free(err);
+    } else if (err) {
+        error_propagate(errp, err);
+        return;
+    }
 
     memory_region_init_io(&s->mmio, OBJECT(s), &pcie_testdev_mmio_ops, s,
                           "pcie-testdev-mmio", TESTDEV_BAR_SIZE);
@@ -431,6 +499,7 @@ static void pcie_testdev_exit(PCIDevice *pdev)
     timer_del(&s->timer);
     g_free(s->bounce);
     s->bounce = NULL;
+    msi_uninit(pdev);
     pcie_cap_exit(pdev);
 }
 
@@ -461,9 +530,12 @@ static const VMStateDescription vmstate_pcie_testdev = {
         VMSTATE_BOOL(aggressive, PCIeTestdevState),
         VMSTATE_UINT64(copies, PCIeTestdevState),
         VMSTATE_UINT64(faults, PCIeTestdevState),
+        VMSTATE_UINT32(int_enable, PCIeTestdevState),
+        VMSTATE_UINT32(int_status, PCIeTestdevState),
         VMSTATE_UINT64(copy_src, PCIeTestdevState),
         VMSTATE_UINT64(copy_dst, PCIeTestdevState),
         VMSTATE_UINT64(copy_size, PCIeTestdevState),
+        VMSTATE_BOOL(copy_irq, PCIeTestdevState),
         VMSTATE_INT64(copy_deadline, PCIeTestdevState),
         VMSTATE_INT64(aggr_deadline, PCIeTestdevState),
         VMSTATE_END_OF_LIST()

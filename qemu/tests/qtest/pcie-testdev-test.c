@@ -11,6 +11,7 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
+#include "qapi/qmp/qdict.h"
 #include "libqos/pci.h"
 #include "libqos/pci-pc.h"
 #include "hw/pci/pci_regs.h"
@@ -20,6 +21,7 @@
 #define SRC_BUF     0x100000ULL     /* guest RAM used as the copy's source */
 #define DST_BUF     0x200000ULL     /* ... and destination */
 #define UNMAPPED    0x4000000000ULL /* 256 GiB: nothing answers there */
+#define MSI_BUF     0x300000ULL     /* where MSI messages land */
 #define RAM_SIZE    (128ULL << 20)
 #define MS          1000000LL       /* virtual clock steps are in ns */
 #define MACHINE     "-M q35 -nodefaults "
@@ -71,6 +73,11 @@ static uint64_t rd(Testdev *t, uint64_t reg)
 static void wr(Testdev *t, uint64_t reg, uint64_t val)
 {
     qpci_io_writeq(t->dev, t->bar, reg, val);
+}
+
+static bool intx_asserted(Testdev *t)
+{
+    return qpci_config_readw(t->dev, PCI_STATUS) & PCI_STATUS_INTERRUPT;
 }
 
 static void fill(Testdev *t, uint64_t addr, uint8_t byte, size_t len)
@@ -478,6 +485,9 @@ static void check_power_on_values(Testdev *t)
     g_assert_cmpuint(rd(t, TESTDEV_REG_AGGRESSIVE), ==, 0);
     g_assert_cmpuint(rd(t, TESTDEV_REG_COPIES), ==, 0);
     g_assert_cmpuint(rd(t, TESTDEV_REG_FAULTS), ==, 0);
+    g_assert_cmpuint(rd(t, TESTDEV_REG_INT_ENABLE), ==, 0);
+    g_assert_cmpuint(rd(t, TESTDEV_REG_INT_STATUS), ==, 0);
+    g_assert_false(intx_asserted(t));
 }
 
 /* Leave a copy pending and aggressive mode on, with changed registers. */
@@ -489,6 +499,7 @@ static void dirty(Testdev *t)
     g_assert_cmpuint(rd(t, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
     wr(t, TESTDEV_REG_BUSY_DELAY, 1000);
     wr(t, TESTDEV_REG_AGGRESSIVE, TESTDEV_AGGRESSIVE_ON);
+    wr(t, TESTDEV_REG_INT_ENABLE, TESTDEV_INT_DONE);
 }
 
 static void test_reset(void)
@@ -522,6 +533,205 @@ static void test_reset(void)
     testdev_stop(&t);
 }
 
+/* Set the copy up and ring the doorbell with the given bits. */
+static void ring(Testdev *t, uint64_t size, uint64_t doorbell)
+{
+    wr(t, TESTDEV_REG_SRCADDR, SRC_BUF);
+    wr(t, TESTDEV_REG_DSTADDR, DST_BUF);
+    wr(t, TESTDEV_REG_SIZE, size);
+    wr(t, TESTDEV_REG_DOORBELL, doorbell);
+}
+
+static void test_intx(void)
+{
+    Testdev t;
+
+    testdev_start(&t, true, "");
+    g_assert_cmpuint(qpci_config_readb(t.dev, PCI_INTERRUPT_PIN), ==, 1);
+    fill(&t, SRC_BUF, 0x12, 64);
+
+    /* Without asking, no interrupt: the original's behaviour. */
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, 64), ==, TESTDEV_RESULT_OK);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_INT_STATUS), ==, 0);
+    g_assert_false(intx_asserted(&t));
+
+    /* Asked by the doorbell: raised when STATUS and RESULT are final. */
+    wr(&t, TESTDEV_REG_BUSY_DELAY, 10);
+    ring(&t, 64, TESTDEV_DOORBELL_START | TESTDEV_DOORBELL_IRQ);
+    qtest_clock_step(t.qts, 10 * MS - 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
+    g_assert_false(intx_asserted(&t));
+    qtest_clock_step(t.qts, 1);
+    g_assert_true(intx_asserted(&t));
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_OK);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_INT_STATUS), ==, TESTDEV_INT_DONE);
+    wr(&t, TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_INT_STATUS), ==, 0);
+    g_assert_false(intx_asserted(&t));
+
+    /* Asked by INT_ENABLE, for every copy, faulting ones too. */
+    wr(&t, TESTDEV_REG_BUSY_DELAY, 0);
+    wr(&t, TESTDEV_REG_INT_ENABLE, TESTDEV_INT_DONE);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_INT_ENABLE), ==, TESTDEV_INT_DONE);
+    g_assert_cmpuint(copy(&t, UNMAPPED, DST_BUF, 64), ==,
+                     TESTDEV_RESULT_SRC_FAULT);
+    g_assert_true(intx_asserted(&t));
+    wr(&t, TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE);
+    g_assert_false(intx_asserted(&t));
+    testdev_stop(&t);
+}
+
+static void test_msi(void)
+{
+    Testdev t;
+    uint8_t cap;
+    uint16_t flags;
+
+    testdev_start(&t, true, "");
+    cap = qpci_find_capability(t.dev, PCI_CAP_ID_MSI, 0);
+    g_assert_cmpuint(cap, !=, 0);
+    flags = qpci_config_readw(t.dev, cap + PCI_MSI_FLAGS);
+    g_assert_cmphex(flags & PCI_MSI_FLAGS_64BIT, ==, PCI_MSI_FLAGS_64BIT);
+    /* Point the message at guest RAM, where the test can see it. */
+    qpci_config_writel(t.dev, cap + PCI_MSI_ADDRESS_LO, MSI_BUF);
+    qpci_config_writel(t.dev, cap + PCI_MSI_ADDRESS_HI, 0);
+    qpci_config_writew(t.dev, cap + PCI_MSI_DATA_64, 0x4321);
+    qpci_config_writew(t.dev, cap + PCI_MSI_FLAGS,
+                       flags | PCI_MSI_FLAGS_ENABLE);
+    qtest_writel(t.qts, MSI_BUF, 0);
+    fill(&t, SRC_BUF, 0x13, 64);
+
+    wr(&t, TESTDEV_REG_INT_ENABLE, TESTDEV_INT_DONE);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, 64), ==, TESTDEV_RESULT_OK);
+    g_assert_cmphex(qtest_readl(t.qts, MSI_BUF), ==, 0x4321);
+    g_assert_false(intx_asserted(&t));
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_INT_STATUS), ==, TESTDEV_INT_DONE);
+
+    /* Until acknowledged, a further completion sends no new message. */
+    qtest_writel(t.qts, MSI_BUF, 0);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, 64), ==, TESTDEV_RESULT_OK);
+    g_assert_cmphex(qtest_readl(t.qts, MSI_BUF), ==, 0);
+    wr(&t, TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, 64), ==, TESTDEV_RESULT_OK);
+    g_assert_cmphex(qtest_readl(t.qts, MSI_BUF), ==, 0x4321);
+
+    /* Turning MSI off with the bit still set hands it to INTx. */
+    qpci_config_writew(t.dev, cap + PCI_MSI_FLAGS, flags);
+    g_assert_true(intx_asserted(&t));
+    wr(&t, TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE);
+    g_assert_false(intx_asserted(&t));
+    testdev_stop(&t);
+}
+
+static void wait_migration(QTestState *qts)
+{
+    for (;;) {
+        QDict *rsp = qtest_qmp(qts, "{ 'execute': 'query-migrate' }");
+        QDict *ret = qdict_get_qdict(rsp, "return");
+        const char *status = qdict_get_try_str(ret, "status");
+        bool done = !g_strcmp0(status, "completed");
+
+        g_assert_cmpstr(status, !=, "failed");
+        qobject_unref(rsp);
+        if (done) {
+            return;
+        }
+        g_usleep(10 * 1000);
+    }
+}
+
+/* A copy pending when the VM state is saved completes after it is loaded. */
+static void test_migration(void)
+{
+    g_autofree char *file = NULL;
+    g_autofree char *save = NULL;
+    g_autofree char *load = NULL;
+    Testdev src, dst;
+    int fd, i;
+
+    fd = g_file_open_tmp("pcie-testdev-migration-XXXXXX", &file, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    save = g_strdup_printf("exec:cat > %s", file);
+    load = g_strdup_printf("exec:cat %s", file);
+
+    testdev_start(&src, true, "");
+    fill(&src, SRC_BUF, 0x5c, 4096);
+    fill(&src, DST_BUF, 0x00, 4096);
+    wr(&src, TESTDEV_REG_BUSY_DELAY, 100);
+    wr(&src, TESTDEV_REG_INT_ENABLE, TESTDEV_INT_DONE);
+    ring(&src, 4096, TESTDEV_DOORBELL_START);
+    qtest_clock_step(src.qts, 40 * MS);
+    g_assert_cmpuint(rd(&src, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
+    qtest_qmp_assert_success(src.qts, "{ 'execute': 'migrate',"
+                             " 'arguments': { 'uri': %s } }", save);
+    wait_migration(src.qts);
+
+    dst.qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
+                          " -incoming defer", RAM_SIZE >> 20);
+    qtest_qmp_assert_success(dst.qts, "{ 'execute': 'migrate-incoming',"
+                             " 'arguments': { 'uri': %s } }", load);
+    wait_migration(dst.qts);
+    dst.bus = qpci_new_pc(dst.qts, NULL);
+    dst.dev = qpci_device_find(dst.bus, DEVFN);
+    dst.bar = src.bar;
+
+    /* Registers and the pending copy came across. */
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
+    g_assert_cmphex(rd(&dst, TESTDEV_REG_SRCADDR), ==, SRC_BUF);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_BUSY_DELAY), ==, 100);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_INT_ENABLE), ==, TESTDEV_INT_DONE);
+    assert_filled(&dst, DST_BUF, 0x00, 4096);
+    /*
+     * The qtest accelerator does not carry its virtual clock across, so
+     * step until the copy's deadline, bounded.
+     */
+    for (i = 0; i < 20 && rd(&dst, TESTDEV_REG_STATUS); i++) {
+        qtest_clock_step(dst.qts, 10 * MS);
+    }
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_STATUS), ==, 0);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_OK);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_INT_STATUS), ==, TESTDEV_INT_DONE);
+    assert_filled(&dst, DST_BUF, 0x5c, 4096);
+
+    testdev_stop(&dst);
+    testdev_stop(&src);
+    unlink(file);
+}
+
+/* Unplugging the device with a copy pending and aggressive mode on. */
+static void test_unplug(void)
+{
+    QTestState *qts;
+    QPCIBus *bus;
+    QPCIDevice *dev;
+    QPCIBar bar;
+
+    qts = qtest_init("-M pc -nodefaults -m 128 -device pcie-testdev,id=td,"
+                     "bus=pci.0,addr=04.0,aggressive=on,"
+                     "aggression_delay_ms=1,busy_delay_ms=50");
+    bus = qpci_new_pc(qts, NULL);
+    dev = qpci_device_find(bus, DEVFN);
+    qpci_device_enable(dev);
+    bar = qpci_iomap(dev, TESTDEV_BAR, NULL);
+    qpci_io_writeq(dev, bar, TESTDEV_REG_SRCADDR, SRC_BUF);
+    qpci_io_writeq(dev, bar, TESTDEV_REG_DSTADDR, DST_BUF);
+    qpci_io_writeq(dev, bar, TESTDEV_REG_SIZE, 64);
+    qpci_io_writeq(dev, bar, TESTDEV_REG_DOORBELL, TESTDEV_DOORBELL_START);
+    qtest_clock_step(qts, 10 * MS);
+    g_assert_cmpuint(qpci_io_readq(dev, bar, TESTDEV_REG_STATUS), ==,
+                     TESTDEV_STATUS_BUSY);
+
+    qpci_unplug_acpi_device_test(qts, "td", 4);
+    /* The device's timer must be gone with it. */
+    qtest_clock_step(qts, 1000 * MS);
+    qtest_qmp_assert_success(qts, "{ 'execute': 'query-status' }");
+    g_free(dev);
+    qpci_free_pc(bus);
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -543,5 +753,9 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/aggressive/delay-zero",
                    test_aggressive_delay_zero);
     qtest_add_func("/pcie-testdev/reset", test_reset);
+    qtest_add_func("/pcie-testdev/irq/intx", test_intx);
+    qtest_add_func("/pcie-testdev/irq/msi", test_msi);
+    qtest_add_func("/pcie-testdev/migration", test_migration);
+    qtest_add_func("/pcie-testdev/unplug", test_unplug);
     return g_test_run();
 }
