@@ -30,9 +30,18 @@ demo:
 check:
 	scripts/check
 
+# The device tests in a QEMU built with ASan and UBSan (make check runs
+# them too when CI=true or PCIE_TESTDEV_ASAN=1).
+check-asan:
+	scripts/check --asan
+
+# The fuzz test under the sanitizers, for PCIE_TESTDEV_FUZZ_SECONDS (600).
+fuzz:
+	scripts/check --fuzz
+
 # QEMU 7.2 with pcie-testdev, cached outside the checkout.
 qemu:
 	scripts/build-qemu
 
-.PHONY: all module clean demo check qemu
+.PHONY: all module clean demo check check-asan fuzz qemu
 endif

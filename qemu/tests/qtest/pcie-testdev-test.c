@@ -732,6 +732,192 @@ static void test_unplug(void)
     qtest_quit(qts);
 }
 
+/* The peak resident memory of the QEMU whose pid is in pidfile, in KiB. */
+static uint64_t qemu_peak_kib(const char *pidfile)
+{
+    g_autofree char *pid = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *status = NULL;
+    const char *hwm;
+
+    g_assert_true(g_file_get_contents(pidfile, &pid, NULL, NULL));
+    path = g_strdup_printf("/proc/%d/status", atoi(pid));
+    g_assert_true(g_file_get_contents(path, &status, NULL, NULL));
+    hwm = strstr(status, "VmHWM:");
+    g_assert_nonnull(hwm);
+    return g_ascii_strtoull(hwm + strlen("VmHWM:"), NULL, 10);
+}
+
+/*
+ * The guest asks for the largest copies and for absurd sizes: QEMU's memory
+ * may grow by the bounce buffer (max_transfer_size) and no more.
+ */
+static void test_memory_bound(void)
+{
+    static const uint64_t sizes[] = {
+        TESTDEV_MAX_SIZE_DEFAULT, TESTDEV_MAX_SIZE_DEFAULT + 1,
+        0x100000000ULL, 0x7fffffffffffffffULL, 0xffffffffffffffffULL,
+    };
+    g_autofree char *pidfile = NULL;
+    uint64_t before, after;
+    Testdev t;
+    int fd, i;
+
+    fd = g_file_open_tmp("pcie-testdev-pid-XXXXXX", &pidfile, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    t.qts = qtest_initf(MACHINE "-m %llu -pidfile %s "
+                        "-device pcie-testdev,addr=04.0", RAM_SIZE >> 20,
+                        pidfile);
+    t.bus = qpci_new_pc(t.qts, NULL);
+    t.dev = qpci_device_find(t.bus, DEVFN);
+    testdev_map(&t, true);
+    /* Touch the guest RAM the copies use, so only the device can grow. */
+    wr(&t, TESTDEV_REG_SIZE, 0);
+    fill(&t, SRC_BUF, 0x01, TESTDEV_MAX_SIZE_DEFAULT);
+    before = qemu_peak_kib(pidfile);
+
+    for (i = 0; i < 200; i++) {
+        uint64_t size = sizes[i % ARRAY_SIZE(sizes)];
+        uint64_t result = copy(&t, SRC_BUF, SRC_BUF, size);
+
+        g_assert_cmpuint(result, ==, size <= TESTDEV_MAX_SIZE_DEFAULT ?
+                         TESTDEV_RESULT_OK : TESTDEV_RESULT_BAD_SIZE);
+    }
+    after = qemu_peak_kib(pidfile);
+    g_test_message("QEMU peak memory: %" PRIu64 " KiB before, %" PRIu64
+                   " KiB after 200 copies of up to 2^64-1 bytes"
+                   " (max_transfer_size %llu KiB)", before, after,
+                   TESTDEV_MAX_SIZE_DEFAULT / 1024);
+    /* 4 MiB of slack for QEMU's own allocations. */
+    g_assert_cmpuint(after - before, <=,
+                     TESTDEV_MAX_SIZE_DEFAULT / 1024 + 4096);
+    testdev_stop(&t);
+    unlink(pidfile);
+}
+
+/* Bus addresses a fuzzed copy aims at: RAM, edges, MMIO, nothing. */
+static uint64_t fuzz_addr(Testdev *t)
+{
+    switch (g_test_rand_int_range(0, 8)) {
+    case 0:
+        return g_test_rand_int_range(0, RAM_SIZE);
+    case 1:
+        return RAM_SIZE - g_test_rand_int_range(0, 4096);
+    case 2:
+        return t->bar.addr + g_test_rand_int_range(0, TESTDEV_BAR_SIZE);
+    case 3:
+        return UNMAPPED;
+    case 4:
+        return 0xfee00000; /* the APIC's MSI window */
+    case 5:
+        return 0xffffffffffffffffULL - g_test_rand_int_range(0, 4096);
+    default:
+        return SRC_BUF + g_test_rand_int_range(0, 0x300000);
+    }
+}
+
+static uint64_t fuzz_size(void)
+{
+    switch (g_test_rand_int_range(0, 6)) {
+    case 0:
+        return 0;
+    case 1:
+        return TESTDEV_MAX_SIZE_DEFAULT + g_test_rand_int_range(0, 2);
+    case 2:
+        return ((uint64_t)g_test_rand_int() << 32) | g_test_rand_int();
+    default:
+        return g_test_rand_int_range(1, 8192);
+    }
+}
+
+/*
+ * Random register accesses, config-space writes, resets and clock steps,
+ * with DMA aimed anywhere. PCIE_TESTDEV_FUZZ_SECONDS bounds the run (default
+ * 5); the seed is GLib's (--seed to replay). The device must keep working.
+ */
+static void test_fuzz(void)
+{
+    const char *env = g_getenv("PCIE_TESTDEV_FUZZ_SECONDS");
+    double seconds = env ? g_ascii_strtod(env, NULL) : 5;
+    g_autoptr(GTimer) timer = g_timer_new();
+    static const unsigned sizes[] = { 1, 2, 4, 8 };
+    uint64_t ops = 0;
+    uint8_t msi_cap, exp_cap;
+    Testdev t;
+
+    testdev_start(&t, true, ",aggression_delay_ms=3");
+    msi_cap = qpci_find_capability(t.dev, PCI_CAP_ID_MSI, 0);
+    exp_cap = qpci_find_capability(t.dev, PCI_CAP_ID_EXP, 0);
+    qpci_config_writel(t.dev, msi_cap + PCI_MSI_ADDRESS_LO, MSI_BUF);
+
+    while (g_timer_elapsed(timer, NULL) < seconds) {
+        uint64_t reg = g_test_rand_int_range(0, TESTDEV_REG_END / 8 + 2) * 8;
+        unsigned size = sizes[g_test_rand_int_range(0, 4)];
+        uint64_t off = g_test_rand_bit() ? reg + (size == 4 ? 4 : 0)
+                     : g_test_rand_int_range(0, TESTDEV_BAR_SIZE - 8);
+        uint64_t val;
+
+        switch (reg) {
+        case TESTDEV_REG_SRCADDR:
+        case TESTDEV_REG_DSTADDR:
+            val = fuzz_addr(&t);
+            break;
+        case TESTDEV_REG_SIZE:
+            val = fuzz_size();
+            break;
+        case TESTDEV_REG_BUSY_DELAY:
+            val = g_test_rand_bit() ? g_test_rand_int_range(0, 20)
+                                    : ((uint64_t)g_test_rand_int() << 32);
+            break;
+        default:
+            val = ((uint64_t)g_test_rand_int() << 32) | g_test_rand_int();
+        }
+
+        switch (g_test_rand_int_range(0, 16)) {
+        case 0:
+            qtest_clock_step(t.qts, g_test_rand_int_range(0, 20 * MS));
+            break;
+        case 1:
+            qpci_config_writew(t.dev, PCI_COMMAND, PCI_COMMAND_MEMORY |
+                               (g_test_rand_bit() ? PCI_COMMAND_MASTER : 0));
+            break;
+        case 2:
+            qpci_config_writew(t.dev, msi_cap + PCI_MSI_FLAGS,
+                               g_test_rand_bit() ? PCI_MSI_FLAGS_ENABLE : 0);
+            break;
+        case 3:
+            if (g_test_rand_int_range(0, 50) == 0) {
+                qpci_config_writew(t.dev, exp_cap + PCI_EXP_DEVCTL,
+                                   PCI_EXP_DEVCTL_BCR_FLR);
+                testdev_map(&t, true);
+            }
+            break;
+        case 4:
+        case 5:
+        case 6:
+            qpci_memread(t.dev, t.bar, off, &val, size);
+            break;
+        default:
+            qpci_memwrite(t.dev, t.bar, off, &val, size);
+            break;
+        }
+        ops++;
+    }
+    g_test_message("fuzz: %" PRIu64 " operations in %.0f s", ops, seconds);
+
+    /* Still alive, and still a working device after a reset. */
+    qtest_qmp_assert_success(t.qts, "{ 'execute': 'query-status' }");
+    qpci_config_writew(t.dev, exp_cap + PCI_EXP_DEVCTL,
+                       PCI_EXP_DEVCTL_BCR_FLR);
+    testdev_map(&t, true);
+    fill(&t, SRC_BUF, 0x6d, 256);
+    fill(&t, DST_BUF, 0x00, 256);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, 256), ==, TESTDEV_RESULT_OK);
+    assert_filled(&t, DST_BUF, 0x6d, 256);
+    testdev_stop(&t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -757,5 +943,7 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/irq/msi", test_msi);
     qtest_add_func("/pcie-testdev/migration", test_migration);
     qtest_add_func("/pcie-testdev/unplug", test_unplug);
+    qtest_add_func("/pcie-testdev/memory-bound", test_memory_bound);
+    qtest_add_func("/pcie-testdev/fuzz", test_fuzz);
     return g_test_run();
 }
