@@ -97,13 +97,26 @@ static void assert_filled(Testdev *t, uint64_t addr, uint8_t byte, size_t len)
     }
 }
 
-/* Ring the doorbell for a copy and let the device run it. */
-static uint64_t copy(Testdev *t, uint64_t src, uint64_t dst, uint64_t size)
+/* Set a copy up and ring the doorbell with the given bits. */
+static void ring_copy(Testdev *t, uint64_t src, uint64_t dst, uint64_t size,
+                      uint64_t doorbell)
 {
     wr(t, TESTDEV_REG_SRCADDR, src);
     wr(t, TESTDEV_REG_DSTADDR, dst);
     wr(t, TESTDEV_REG_SIZE, size);
-    wr(t, TESTDEV_REG_DOORBELL, TESTDEV_DOORBELL_START);
+    wr(t, TESTDEV_REG_DOORBELL, doorbell);
+}
+
+/* The usual copy, SRC_BUF to DST_BUF. */
+static void ring(Testdev *t, uint64_t size, uint64_t doorbell)
+{
+    ring_copy(t, SRC_BUF, DST_BUF, size, doorbell);
+}
+
+/* Ring the doorbell for a copy and let the device run it. */
+static uint64_t copy(Testdev *t, uint64_t src, uint64_t dst, uint64_t size)
+{
+    ring_copy(t, src, dst, size, TESTDEV_DOORBELL_START);
     qtest_clock_step(t->qts, 1);
     return rd(t, TESTDEV_REG_RESULT);
 }
@@ -247,10 +260,7 @@ static void test_busy_delay(void)
     fill(&t, SRC_BUF, 0x11, 64);
     fill(&t, DST_BUF, 0x00, 64);
     wr(&t, TESTDEV_REG_BUSY_DELAY, 50);
-    wr(&t, TESTDEV_REG_SRCADDR, SRC_BUF);
-    wr(&t, TESTDEV_REG_DSTADDR, DST_BUF);
-    wr(&t, TESTDEV_REG_SIZE, 64);
-    wr(&t, TESTDEV_REG_DOORBELL, TESTDEV_DOORBELL_START);
+    ring(&t, 64, TESTDEV_DOORBELL_START);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_NONE);
     qtest_clock_step(t.qts, 50 * MS - 1);
@@ -273,13 +283,8 @@ static void test_doorbell_while_busy(void)
     fill(&t, SRC_BUF + 64, 0x22, 64);
     fill(&t, DST_BUF, 0x00, 128);
     wr(&t, TESTDEV_REG_BUSY_DELAY, 10);
-    wr(&t, TESTDEV_REG_SRCADDR, SRC_BUF);
-    wr(&t, TESTDEV_REG_DSTADDR, DST_BUF);
-    wr(&t, TESTDEV_REG_SIZE, 64);
-    wr(&t, TESTDEV_REG_DOORBELL, TESTDEV_DOORBELL_START);
-    wr(&t, TESTDEV_REG_SRCADDR, SRC_BUF + 64);
-    wr(&t, TESTDEV_REG_DSTADDR, DST_BUF + 64);
-    wr(&t, TESTDEV_REG_DOORBELL, TESTDEV_DOORBELL_START);
+    ring(&t, 64, TESTDEV_DOORBELL_START);
+    ring_copy(&t, SRC_BUF + 64, DST_BUF + 64, 64, TESTDEV_DOORBELL_START);
     qtest_clock_step(t.qts, 100 * MS);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_OK);
@@ -531,15 +536,6 @@ static void test_reset(void)
     assert_filled(&t, DST_BUF, 0x00, 64);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
     testdev_stop(&t);
-}
-
-/* Set the copy up and ring the doorbell with the given bits. */
-static void ring(Testdev *t, uint64_t size, uint64_t doorbell)
-{
-    wr(t, TESTDEV_REG_SRCADDR, SRC_BUF);
-    wr(t, TESTDEV_REG_DSTADDR, DST_BUF);
-    wr(t, TESTDEV_REG_SIZE, size);
-    wr(t, TESTDEV_REG_DOORBELL, doorbell);
 }
 
 static void test_intx(void)
