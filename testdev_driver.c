@@ -8,19 +8,33 @@
  *     when an IOMMU translates): the copy must land;
  *  2. by the buffers' CPU physical addresses, which are valid bus addresses
  *     only when no IOMMU translates: an IOMMU must block it.
+ *
+ * Then it offers /dev/pcie-testdevN, whose ioctls (testdev_ioctl.h) allocate
+ * buffers of every DMA API kind and run copies between any addresses, for
+ * testdevctl's audit of what the IOMMU blocks.
  */
 
+#include <linux/completion.h>
 #include <linux/dma-mapping.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/iopoll.h>
 #include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
 
+#include "testdev_ioctl.h"
 #include "testdev_regs.h"
 
 #define TESTDEV_SELFTEST_LEN	PAGE_SIZE
@@ -29,17 +43,28 @@
 /* How long a copy may take beyond the device's BUSY_DELAY. */
 #define TESTDEV_TIMEOUT_MS	2000
 #define TESTDEV_POLL_US		100
+/* Per open file: how many buffers, and how big a kmalloc'd one may be. */
+#define TESTDEV_MAX_BUFFERS	64
+#define TESTDEV_MAX_KMALLOC	PAGE_SIZE
 
 static bool selftest = true;
 module_param(selftest, bool, 0444);
 MODULE_PARM_DESC(selftest, "Run the two DMA transfers at probe (default: true)");
 
+static DEFINE_IDA(testdev_ida);
+
 struct testdev {
 	struct pci_dev *pdev;
 	void __iomem *regs;
 	struct mutex lock;	/* one copy at a time */
+	struct completion done;	/* the device's completion interrupt */
+	bool irq;		/* copies complete by interrupt, not polling */
 	/* The original fork's device has no RESULT register: judge by data. */
 	bool has_result;
+	u64 max_size;
+	int id;
+	char name[32];
+	struct miscdevice misc;
 };
 
 struct testdev_buf {
@@ -52,30 +77,56 @@ struct testdev_buf {
 struct testdev_outcome {
 	u64 status;
 	u32 result;
+	u64 elapsed_ns;
 };
+
+static irqreturn_t testdev_irq(int irq, void *data)
+{
+	struct testdev *td = data;
+	u64 pending = readq(td->regs + TESTDEV_REG_INT_STATUS);
+
+	if (!(pending & TESTDEV_INT_DONE))
+		return IRQ_NONE;	/* a shared INTx line */
+	writeq(pending, td->regs + TESTDEV_REG_INT_ACK);
+	complete(&td->done);
+	return IRQ_HANDLED;
+}
 
 /*
  * Copy len bytes from src to dst (bus addresses) and wait for the device to
- * finish. Returns 0 with *out filled in, or -ETIMEDOUT.
+ * finish, by interrupt where it has one, by polling STATUS otherwise, with a
+ * timeout either way. Returns 0 with *out filled in, or -ETIMEDOUT.
  */
 static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
-			struct testdev_outcome *out)
+			unsigned int timeout_ms, struct testdev_outcome *out)
 {
-	u64 delay_ms;
-	int ret;
+	u64 doorbell = TESTDEV_DOORBELL_START;
+	ktime_t start;
+	int ret = 0;
 
 	mutex_lock(&td->lock);
 	writeq(src, td->regs + TESTDEV_REG_SRCADDR);
 	writeq(dst, td->regs + TESTDEV_REG_DSTADDR);
 	writeq(len, td->regs + TESTDEV_REG_SIZE);
-	delay_ms = min_t(u64, readq(td->regs + TESTDEV_REG_BUSY_DELAY),
-			 TESTDEV_MAX_DELAY_MS);
-	writeq(TESTDEV_DOORBELL_START, td->regs + TESTDEV_REG_DOORBELL);
+	timeout_ms += min_t(u64, readq(td->regs + TESTDEV_REG_BUSY_DELAY),
+			    TESTDEV_MAX_DELAY_MS);
+	if (td->irq) {
+		reinit_completion(&td->done);
+		doorbell |= TESTDEV_DOORBELL_IRQ;
+	}
+	start = ktime_get();
+	writeq(doorbell, td->regs + TESTDEV_REG_DOORBELL);
 
-	ret = readq_poll_timeout(td->regs + TESTDEV_REG_STATUS, out->status,
-				 !(out->status & TESTDEV_STATUS_BUSY),
-				 TESTDEV_POLL_US,
-				 (delay_ms + TESTDEV_TIMEOUT_MS) * USEC_PER_MSEC);
+	if (td->irq && !wait_for_completion_timeout(&td->done,
+						    msecs_to_jiffies(timeout_ms)))
+		ret = -ETIMEDOUT;
+	if (!ret)
+		ret = readq_poll_timeout(td->regs + TESTDEV_REG_STATUS,
+					 out->status,
+					 !(out->status & TESTDEV_STATUS_BUSY),
+					 TESTDEV_POLL_US,
+					 (u64)timeout_ms * USEC_PER_MSEC);
+	out->elapsed_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 	if (!ret)
 		out->result = td->has_result ?
 			      readq(td->regs + TESTDEV_REG_RESULT) :
@@ -129,7 +180,8 @@ static int testdev_transfer(struct testdev *td, int nr, const char *how,
 	int ret;
 
 	memset(dbuf->cpu, TESTDEV_DST_FILL, TESTDEV_SELFTEST_LEN);
-	ret = testdev_copy(td, src, dst, TESTDEV_SELFTEST_LEN, &out);
+	ret = testdev_copy(td, src, dst, TESTDEV_SELFTEST_LEN,
+			   TESTDEV_TIMEOUT_MS, &out);
 	if (ret) {
 		dev_err(dev, "transfer %d (%s): src %#llx dst %#llx: no completion: %d\n",
 			nr, how, src, dst, ret);
@@ -182,6 +234,371 @@ free_src:
 	return ret;
 }
 
+/* The character device: buffers belong to the open file that made them. */
+struct testdev_file {
+	struct testdev *td;
+	struct xarray bufs;
+};
+
+struct testdev_buffer {
+	u32 kind;
+	enum dma_data_direction dir;
+	size_t size;		/* allocated */
+	size_t map_len;		/* mapped, from the start (streaming) */
+	bool mapped;		/* streaming: still mapped */
+	void *cpu;
+	dma_addr_t dma;		/* kept after an unmap, as a stale handle */
+};
+
+static void testdev_buffer_free(struct testdev *td, struct testdev_buffer *b)
+{
+	struct device *dev = &td->pdev->dev;
+
+	if (b->kind == TESTDEV_BUF_COHERENT) {
+		dma_free_coherent(dev, b->size, b->cpu, b->dma);
+	} else {
+		if (b->mapped)
+			dma_unmap_single(dev, b->dma, b->map_len, b->dir);
+		kfree(b->cpu);
+	}
+	kfree(b);
+}
+
+/* Copy an argument struct in, checking its size and reserved fields. */
+static int testdev_get_arg(void *arg, size_t size, const void __user *uarg)
+{
+	u32 argsz;
+
+	if (get_user(argsz, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (argsz != size)
+		return -EINVAL;
+	if (copy_from_user(arg, uarg, size))
+		return -EFAULT;
+	return 0;
+}
+
+static int testdev_ioc_info(struct testdev *td, void __user *uarg)
+{
+	struct testdev_info info;
+	int ret;
+
+	ret = testdev_get_arg(&info, sizeof(info), uarg);
+	if (ret)
+		return ret;
+	if (info.reserved)
+		return -EINVAL;
+	info.version = TESTDEV_IOCTL_VERSION;
+	info.max_size = td->max_size;
+	info.copies = readq(td->regs + TESTDEV_REG_COPIES);
+	info.faults = readq(td->regs + TESTDEV_REG_FAULTS);
+	info.irq = td->irq;
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static const enum dma_data_direction testdev_dirs[] = {
+	[TESTDEV_DIR_BIDIRECTIONAL] = DMA_BIDIRECTIONAL,
+	[TESTDEV_DIR_TO_DEVICE] = DMA_TO_DEVICE,
+	[TESTDEV_DIR_FROM_DEVICE] = DMA_FROM_DEVICE,
+};
+
+static int testdev_ioc_alloc(struct testdev_file *tf, void __user *uarg)
+{
+	struct device *dev = &tf->td->pdev->dev;
+	struct testdev_buf_alloc req;
+	struct testdev_buffer *b;
+	u32 id;
+	int ret;
+
+	ret = testdev_get_arg(&req, sizeof(req), uarg);
+	if (ret)
+		return ret;
+	if (req.reserved || req.reserved2 || req.kind > TESTDEV_BUF_UNMAPPED ||
+	    req.dir >= ARRAY_SIZE(testdev_dirs) || !req.size ||
+	    req.size > (req.kind == TESTDEV_BUF_COHERENT ? tf->td->max_size :
+			TESTDEV_MAX_KMALLOC) ||
+	    req.map_len > req.size ||
+	    (req.kind != TESTDEV_BUF_STREAMING && (req.dir || req.map_len)))
+		return -EINVAL;
+
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	b->kind = req.kind;
+	b->dir = testdev_dirs[req.dir];
+	b->size = req.size;
+	b->map_len = req.map_len ?: req.size;
+	if (b->kind == TESTDEV_BUF_COHERENT) {
+		b->cpu = dma_alloc_coherent(dev, b->size, &b->dma, GFP_KERNEL);
+	} else {
+		/* Power-of-two kmalloc sizes are aligned: one page at most. */
+		b->cpu = kzalloc(b->size, GFP_KERNEL);
+	}
+	if (!b->cpu) {
+		kfree(b);
+		return -ENOMEM;
+	}
+	if (b->kind == TESTDEV_BUF_STREAMING) {
+		b->dma = dma_map_single(dev, b->cpu, b->map_len, b->dir);
+		if (dma_mapping_error(dev, b->dma)) {
+			kfree(b->cpu);
+			kfree(b);
+			return -ENOMEM;
+		}
+		b->mapped = true;
+	}
+
+	ret = xa_alloc(&tf->bufs, &id, b, XA_LIMIT(1, TESTDEV_MAX_BUFFERS),
+		       GFP_KERNEL);
+	if (ret) {
+		testdev_buffer_free(tf->td, b);
+		return ret == -EBUSY ? -ENOSPC : ret;
+	}
+	req.id = id;
+	req.dma = b->dma;
+	req.phys = testdev_cpu_phys(b->cpu);
+	if (copy_to_user(uarg, &req, sizeof(req))) {
+		testdev_buffer_free(tf->td, xa_erase(&tf->bufs, id));
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static int testdev_ioc_buf(struct testdev_file *tf, unsigned int cmd,
+			   void __user *uarg)
+{
+	struct testdev_buffer *b;
+	struct testdev_buf_ref ref;
+	int ret;
+
+	ret = testdev_get_arg(&ref, sizeof(ref), uarg);
+	if (ret)
+		return ret;
+	if (cmd == TESTDEV_IOC_BUF_FREE) {
+		b = xa_erase(&tf->bufs, ref.id);
+		if (!b)
+			return -ENOENT;
+		testdev_buffer_free(tf->td, b);
+		return 0;
+	}
+	/* Unmap, keeping the old handle for copies through a stale IOVA. */
+	b = xa_load(&tf->bufs, ref.id);
+	if (!b)
+		return -ENOENT;
+	if (!b->mapped)
+		return -EINVAL;
+	dma_unmap_single(&tf->td->pdev->dev, b->dma, b->map_len, b->dir);
+	b->mapped = false;
+	return 0;
+}
+
+static int testdev_ioc_io(struct testdev_file *tf, unsigned int cmd,
+			  void __user *uarg)
+{
+	struct testdev_buffer *b;
+	struct testdev_buf_io io;
+	void __user *data;
+	int ret;
+
+	ret = testdev_get_arg(&io, sizeof(io), uarg);
+	if (ret)
+		return ret;
+	b = xa_load(&tf->bufs, io.id);
+	if (!b)
+		return -ENOENT;
+	if (io.offset > b->size || io.len > b->size - io.offset)
+		return -EINVAL;
+	data = u64_to_user_ptr(io.data);
+	if (cmd == TESTDEV_IOC_BUF_WRITE)
+		ret = copy_from_user(b->cpu + io.offset, data, io.len);
+	else
+		ret = copy_to_user(data, b->cpu + io.offset, io.len);
+	return ret ? -EFAULT : 0;
+}
+
+/* The bus address a copy names, checking it lies inside its buffer. */
+static int testdev_resolve(struct testdev_file *tf,
+			   const struct testdev_addr *a, u64 size, u64 *bus,
+			   struct testdev_buffer **buf)
+{
+	struct testdev_buffer *b;
+
+	*buf = NULL;
+	if (a->mode == TESTDEV_ADDR_RAW) {
+		if (a->id)
+			return -EINVAL;
+		*bus = a->addr;
+		return 0;
+	}
+	if (a->mode != TESTDEV_ADDR_DMA && a->mode != TESTDEV_ADDR_PHYS)
+		return -EINVAL;
+	b = xa_load(&tf->bufs, a->id);
+	if (!b)
+		return -ENOENT;
+	if (a->addr > b->size || size > b->size - a->addr)
+		return -EINVAL;
+	if (a->mode == TESTDEV_ADDR_DMA) {
+		if (b->kind == TESTDEV_BUF_UNMAPPED)
+			return -EINVAL;
+		*bus = b->dma + a->addr;
+		if (b->mapped)
+			*buf = b;	/* to sync around the copy */
+	} else {
+		*bus = testdev_cpu_phys(b->cpu) + a->addr;
+	}
+	return 0;
+}
+
+static int testdev_ioc_copy(struct testdev_file *tf, void __user *uarg)
+{
+	struct testdev_buffer *sbuf, *dbuf;
+	struct device *dev = &tf->td->pdev->dev;
+	struct testdev_outcome out = { };
+	struct testdev_copy req;
+	int ret;
+
+	ret = testdev_get_arg(&req, sizeof(req), uarg);
+	if (ret)
+		return ret;
+	if (req.reserved || !req.size || req.size > tf->td->max_size ||
+	    req.timeout_ms > TESTDEV_MAX_DELAY_MS)
+		return -EINVAL;
+	ret = testdev_resolve(tf, &req.src, req.size, &req.src_bus, &sbuf);
+	if (!ret)
+		ret = testdev_resolve(tf, &req.dst, req.size, &req.dst_bus, &dbuf);
+	if (ret)
+		return ret;
+
+	if (sbuf && sbuf->kind == TESTDEV_BUF_STREAMING)
+		dma_sync_single_for_device(dev, sbuf->dma, sbuf->map_len, sbuf->dir);
+	if (dbuf && dbuf->kind == TESTDEV_BUF_STREAMING)
+		dma_sync_single_for_device(dev, dbuf->dma, dbuf->map_len, dbuf->dir);
+	ret = testdev_copy(tf->td, req.src_bus, req.dst_bus, req.size,
+			   req.timeout_ms ?: TESTDEV_TIMEOUT_MS, &out);
+	if (dbuf && dbuf->kind == TESTDEV_BUF_STREAMING)
+		dma_sync_single_for_cpu(dev, dbuf->dma, dbuf->map_len, dbuf->dir);
+	if (ret)
+		return ret;
+
+	req.status = out.status;
+	req.result = out.result;
+	req.elapsed_ns = out.elapsed_ns;
+	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static int testdev_ioc_master(struct testdev *td, void __user *uarg)
+{
+	struct testdev_master req;
+	int ret;
+
+	ret = testdev_get_arg(&req, sizeof(req), uarg);
+	if (ret)
+		return ret;
+	if (req.enable > 1)
+		return -EINVAL;
+	if (req.enable)
+		pci_set_master(td->pdev);
+	else
+		pci_clear_master(td->pdev);
+	return 0;
+}
+
+static long testdev_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct testdev_file *tf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case TESTDEV_IOC_INFO:
+		return testdev_ioc_info(tf->td, uarg);
+	case TESTDEV_IOC_BUF_ALLOC:
+		return testdev_ioc_alloc(tf, uarg);
+	case TESTDEV_IOC_BUF_FREE:
+	case TESTDEV_IOC_BUF_UNMAP:
+		return testdev_ioc_buf(tf, cmd, uarg);
+	case TESTDEV_IOC_BUF_WRITE:
+	case TESTDEV_IOC_BUF_READ:
+		return testdev_ioc_io(tf, cmd, uarg);
+	case TESTDEV_IOC_COPY:
+		return testdev_ioc_copy(tf, uarg);
+	case TESTDEV_IOC_SET_MASTER:
+		return testdev_ioc_master(tf->td, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int testdev_open(struct inode *inode, struct file *file)
+{
+	struct testdev *td = container_of(file->private_data, struct testdev,
+					  misc);
+	struct testdev_file *tf;
+
+	tf = kzalloc(sizeof(*tf), GFP_KERNEL);
+	if (!tf)
+		return -ENOMEM;
+	tf->td = td;
+	xa_init_flags(&tf->bufs, XA_FLAGS_ALLOC1);
+	file->private_data = tf;
+	return 0;
+}
+
+/* Copies run inside the ioctl, so none is pending when the file closes. */
+static int testdev_release(struct inode *inode, struct file *file)
+{
+	struct testdev_file *tf = file->private_data;
+	struct testdev_buffer *b;
+	unsigned long id;
+
+	xa_for_each(&tf->bufs, id, b)
+		testdev_buffer_free(tf->td, b);
+	xa_destroy(&tf->bufs);
+	kfree(tf);
+	return 0;
+}
+
+static const struct file_operations testdev_fops = {
+	.owner = THIS_MODULE,
+	.open = testdev_open,
+	.release = testdev_release,
+	.unlocked_ioctl = testdev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static void testdev_misc_deregister(void *data)
+{
+	misc_deregister(data);
+}
+
+static void testdev_ida_free(void *data)
+{
+	struct testdev *td = data;
+
+	ida_free(&testdev_ida, td->id);
+}
+
+/* Interrupts: MSI, or INTx; without either, copies are polled. */
+static void testdev_setup_irq(struct testdev *td)
+{
+	struct pci_dev *pdev = td->pdev;
+	int ret;
+
+	if (!td->has_result)
+		return;		/* the original device has no interrupt */
+	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI | PCI_IRQ_LEGACY);
+	if (ret < 0)
+		goto poll;
+	ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, 0), testdev_irq,
+			       IRQF_SHARED, td->name, td);
+	if (ret)
+		goto poll;
+	td->irq = true;
+	return;
+poll:
+	dev_info(&pdev->dev, "no interrupt (%d): polling for completion\n", ret);
+}
+
 static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct device *dev = &pdev->dev;
@@ -207,16 +624,38 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	pci_set_master(pdev);
 	pci_set_drvdata(pdev, td);
 
-	td->has_result = readq(td->regs + TESTDEV_REG_MAX_SIZE) != 0;
-	if (!td->has_result)
+	td->max_size = readq(td->regs + TESTDEV_REG_MAX_SIZE);
+	td->has_result = td->max_size != 0;
+	if (!td->has_result) {
 		dev_info(dev, "no RESULT register (original device): judging copies by their data\n");
+		td->max_size = TESTDEV_MAX_SIZE_DEFAULT;
+	}
+
+	td->id = ida_alloc(&testdev_ida, GFP_KERNEL);
+	if (td->id < 0)
+		return td->id;
+	ret = devm_add_action_or_reset(dev, testdev_ida_free, td);
+	if (ret)
+		return ret;
+	snprintf(td->name, sizeof(td->name), "pcie-testdev%d", td->id);
+	init_completion(&td->done);
+	testdev_setup_irq(td);
 
 	if (selftest) {
 		ret = testdev_selftest(td);
 		if (ret)
 			return dev_err_probe(dev, ret, "self test failed\n");
 	}
-	return 0;
+
+	/* Last: from here user space can reach the device. */
+	td->misc.minor = MISC_DYNAMIC_MINOR;
+	td->misc.name = td->name;
+	td->misc.fops = &testdev_fops;
+	td->misc.parent = dev;
+	ret = misc_register(&td->misc);
+	if (ret)
+		return dev_err_probe(dev, ret, "cannot register %s\n", td->name);
+	return devm_add_action_or_reset(dev, testdev_misc_deregister, &td->misc);
 }
 
 static const struct pci_device_id testdev_ids[] = {

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later WITH Linux-syscall-note */
+/*
+ * The user interface of testdev_driver: one character device per bound
+ * pcie-testdev, /dev/pcie-testdevN. Shared by the driver and testdevctl.
+ *
+ * Every argument struct starts with argsz, the size userspace built it
+ * with: the driver refuses sizes it does not know (-EINVAL), so fields can
+ * be added at the end later. Reserved fields and unknown flags must be 0.
+ * Unknown commands return -ENOTTY.
+ */
+#ifndef TESTDEV_IOCTL_H
+#define TESTDEV_IOCTL_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define TESTDEV_IOCTL_VERSION	1
+#define TESTDEV_IOC_MAGIC	0xb7
+
+/* Buffer kinds. */
+#define TESTDEV_BUF_COHERENT	0	/* dma_alloc_coherent() */
+#define TESTDEV_BUF_STREAMING	1	/* kmalloc() + dma_map_single(dir) */
+#define TESTDEV_BUF_UNMAPPED	2	/* kmalloc(), never mapped */
+
+/* Streaming directions, as the DMA API names them. */
+#define TESTDEV_DIR_BIDIRECTIONAL	0
+#define TESTDEV_DIR_TO_DEVICE		1
+#define TESTDEV_DIR_FROM_DEVICE		2
+
+/* How a copy names an address. */
+#define TESTDEV_ADDR_DMA	0	/* buffer's DMA handle + offset */
+#define TESTDEV_ADDR_PHYS	1	/* buffer's CPU physical address + offset */
+#define TESTDEV_ADDR_RAW	2	/* the bus address in addr */
+
+struct testdev_info {
+	__u32 argsz;
+	__u32 version;		/* out: TESTDEV_IOCTL_VERSION */
+	__u64 max_size;		/* out: the device's MAX_SIZE */
+	__u64 copies;		/* out: the device's COPIES */
+	__u64 faults;		/* out: the device's FAULTS */
+	__u32 irq;		/* out: 1 when copies complete by interrupt */
+	__u32 reserved;
+};
+
+struct testdev_buf_alloc {
+	__u32 argsz;
+	__u32 kind;		/* TESTDEV_BUF_* */
+	__u32 dir;		/* TESTDEV_DIR_*, for streaming buffers */
+	__u32 reserved;
+	__u64 size;		/* bytes to allocate, 1 to one page for kmalloc kinds */
+	__u64 map_len;		/* streaming: bytes to map from the start, 0 = size */
+	__u32 id;		/* out: the buffer's id */
+	__u32 reserved2;
+	__u64 dma;		/* out: DMA handle (0 for unmapped) */
+	__u64 phys;		/* out: CPU physical address */
+};
+
+struct testdev_buf_ref {
+	__u32 argsz;
+	__u32 id;
+};
+
+struct testdev_buf_io {
+	__u32 argsz;
+	__u32 id;
+	__u64 offset;
+	__u64 len;
+	__u64 data;		/* user pointer to len bytes */
+};
+
+struct testdev_addr {
+	__u32 mode;		/* TESTDEV_ADDR_* */
+	__u32 id;		/* buffer, for DMA and PHYS */
+	__u64 addr;		/* offset into the buffer, or the raw address */
+};
+
+struct testdev_copy {
+	__u32 argsz;
+	__u32 timeout_ms;	/* 0: the driver's default */
+	struct testdev_addr src;
+	struct testdev_addr dst;
+	__u64 size;
+	__u64 status;		/* out: STATUS after the copy */
+	__u32 result;		/* out: RESULT (TESTDEV_RESULT_*) */
+	__u32 reserved;
+	__u64 elapsed_ns;	/* out: doorbell to completion */
+	__u64 src_bus;		/* out: the bus addresses the device got */
+	__u64 dst_bus;
+};
+
+struct testdev_master {
+	__u32 argsz;
+	__u32 enable;		/* 0 or 1: the device's bus mastering */
+};
+
+#define TESTDEV_IOC_INFO	_IOWR(TESTDEV_IOC_MAGIC, 0, struct testdev_info)
+#define TESTDEV_IOC_BUF_ALLOC	_IOWR(TESTDEV_IOC_MAGIC, 1, struct testdev_buf_alloc)
+#define TESTDEV_IOC_BUF_FREE	_IOW(TESTDEV_IOC_MAGIC, 2, struct testdev_buf_ref)
+#define TESTDEV_IOC_BUF_UNMAP	_IOW(TESTDEV_IOC_MAGIC, 3, struct testdev_buf_ref)
+#define TESTDEV_IOC_BUF_WRITE	_IOW(TESTDEV_IOC_MAGIC, 4, struct testdev_buf_io)
+#define TESTDEV_IOC_BUF_READ	_IOW(TESTDEV_IOC_MAGIC, 5, struct testdev_buf_io)
+#define TESTDEV_IOC_COPY	_IOWR(TESTDEV_IOC_MAGIC, 6, struct testdev_copy)
+#define TESTDEV_IOC_SET_MASTER	_IOW(TESTDEV_IOC_MAGIC, 7, struct testdev_master)
+
+#endif /* TESTDEV_IOCTL_H */
