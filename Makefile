@@ -11,20 +11,30 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 
 # The module, against the running kernel (or KDIR=...), as any
-# out-of-tree module builds.
-all: module
+# out-of-tree module builds, and the user tool.
+all: module tools
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# testdevctl, static so that it runs in the test guest's busybox initramfs.
+CFLAGS ?= -O2 -Wall -Wextra -Werror
+tools: tools/testdevctl
+tools/testdevctl: tools/testdevctl.c testdev_ioctl.h testdev_regs.h
+	$(CC) $(CFLAGS) -static -o $@ $<
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
 		rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers
-	rm -rf out
+	rm -rf out tools/testdevctl
 
 # Build QEMU with the device, build the module against a Debian kernel,
 # boot it without and with intel-iommu, and print the verdict table.
 demo:
 	scripts/demo
+
+# What each IOMMU configuration blocks and lets through, as a table.
+audit:
+	scripts/audit
 
 # Every test; ends with "N passed, N failed".
 check:
@@ -43,5 +53,5 @@ fuzz:
 qemu:
 	scripts/build-qemu
 
-.PHONY: all module clean demo check check-asan fuzz qemu
+.PHONY: all module tools clean demo audit check check-asan fuzz qemu
 endif

@@ -43,8 +43,7 @@
 /* How long a copy may take beyond the device's BUSY_DELAY. */
 #define TESTDEV_TIMEOUT_MS	2000
 #define TESTDEV_POLL_US		100
-/* Per open file: how many buffers, and how big a kmalloc'd one may be. */
-#define TESTDEV_MAX_BUFFERS	64
+/* How big a kmalloc'd buffer may be (page aligned, one page at most). */
 #define TESTDEV_MAX_KMALLOC	PAGE_SIZE
 
 static bool selftest = true;
@@ -101,6 +100,8 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 			unsigned int timeout_ms, struct testdev_outcome *out)
 {
 	u64 doorbell = TESTDEV_DOORBELL_START;
+	/* An MSI is a DMA write: without bus mastering none arrives. */
+	bool irq = td->irq && td->pdev->is_busmaster;
 	ktime_t start;
 	int ret = 0;
 
@@ -110,15 +111,15 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	writeq(len, td->regs + TESTDEV_REG_SIZE);
 	timeout_ms += min_t(u64, readq(td->regs + TESTDEV_REG_BUSY_DELAY),
 			    TESTDEV_MAX_DELAY_MS);
-	if (td->irq) {
+	if (irq) {
 		reinit_completion(&td->done);
 		doorbell |= TESTDEV_DOORBELL_IRQ;
 	}
 	start = ktime_get();
 	writeq(doorbell, td->regs + TESTDEV_REG_DOORBELL);
 
-	if (td->irq && !wait_for_completion_timeout(&td->done,
-						    msecs_to_jiffies(timeout_ms)))
+	if (irq && !wait_for_completion_timeout(&td->done,
+						msecs_to_jiffies(timeout_ms)))
 		ret = -ETIMEDOUT;
 	if (!ret)
 		ret = readq_poll_timeout(td->regs + TESTDEV_REG_STATUS,

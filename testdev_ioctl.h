@@ -17,6 +17,9 @@
 #define TESTDEV_IOCTL_VERSION	1
 #define TESTDEV_IOC_MAGIC	0xb7
 
+/* Buffers an open file may hold at once. */
+#define TESTDEV_MAX_BUFFERS	64
+
 /* Buffer kinds. */
 #define TESTDEV_BUF_COHERENT	0	/* dma_alloc_coherent() */
 #define TESTDEV_BUF_STREAMING	1	/* kmalloc() + dma_map_single(dir) */

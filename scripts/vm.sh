@@ -30,7 +30,9 @@ EOF
 }
 
 # vm_boot NAME IOMMU MODE DEVICES DEVICE_PROPS [IDLE_SECONDS]
-#   IOMMU: none | intel. MODE: selftest | repeat | idle (see tests/guest/init).
+#   IOMMU: none, intel (translated, lazy), intel-strict, intel-pt
+#   (passthrough), intel-off (present, turned off) or amd.
+#   MODE: selftest | repeat | audit | idle (see tests/guest/init).
 # Boots one guest with DEVICES pcie-testdevs, each behind its own root port
 # as in the seed README, and leaves its output in $OUT/vm/NAME.
 # Returns non-zero if QEMU failed or the guest did not report to the end.
@@ -47,9 +49,14 @@ vm_boot() {
           -kernel "$VM_KERNEL" -initrd "$VM_INITRD"
           -serial "file:$dir/console.log" -serial "file:$dir/results.txt"
           -trace "pcie_testdev_dma,file=$dir/trace.log")
+    # The IOMMU device comes first, so every PCI device is behind it.
     case $iommu in
     none) ;;
     intel) args=(-device intel-iommu "${args[@]}"); append+=" intel_iommu=on" ;;
+    intel-strict) args=(-device intel-iommu "${args[@]}"); append+=" intel_iommu=on iommu.strict=1" ;;
+    intel-pt) args=(-device intel-iommu "${args[@]}"); append+=" intel_iommu=on iommu=pt" ;;
+    intel-off) args=(-device intel-iommu "${args[@]}"); append+=" intel_iommu=off" ;;
+    amd) args=(-device amd-iommu "${args[@]}") ;;
     *) die "unknown IOMMU $iommu" ;;
     esac
     for ((i = 0; i < devices; i++)); do
@@ -100,3 +107,40 @@ declare -A EXPECTED=(
     [no-iommu,1]=succeeded [no-iommu,2]=succeeded
     [intel-iommu,1]=succeeded [intel-iommu,2]=blocked
 )
+
+# The audit matrix: tests/audit-expected.txt holds what each configuration
+# must do with each scenario of testdevctl audit.
+AUDIT_TABLE=$TOP/tests/audit-expected.txt
+audit_configs() { awk '!/^#/ && $1 == "scenario" { $1 = ""; print; exit }' "$AUDIT_TABLE"; }
+audit_rows() { awk '!/^#/ && NF && $1 != "scenario" { print $1 }' "$AUDIT_TABLE"; }
+# audit_expected ROW CONFIG
+audit_expected() {
+    awk -v row="$1" -v cfg="$2" '
+        !/^#/ && $1 == "scenario" { for (i = 2; i <= NF; i++) col[$i] = i }
+        !/^#/ && $1 == row { print $(col[cfg]) }' "$AUDIT_TABLE"
+}
+# audit_observed CONFIG ROW: what the guest of audit-CONFIG saw.
+audit_observed() {
+    local f=$OUT/vm/audit-$1/results.txt v
+    if [ "$2" = domain ]; then
+        v=$(sed -n 's/^audit # pcie-testdev0: IOMMU [a-z]*, domain \(.*\)$/\1/p' "$f" 2>/dev/null)
+    else
+        v=$(sed -n "s/^audit \(not \)\{0,1\}ok [0-9]* pcie-testdev0: $2 # expected [a-z]*, observed \([a-z]*\);.*/\2/p" "$f" 2>/dev/null)
+    fi
+    echo "${v:-missing}"
+}
+# audit_boot_all: boot every configuration in audit mode, two at a time.
+audit_boot_all() {
+    local configs pids=() c rc=0
+    read -ra configs < <(audit_configs)
+    for c in "${configs[@]}"; do
+        vm_boot "audit-$c" "$c" audit 1 "" & pids+=($!)
+        if [ ${#pids[@]} -eq 2 ]; then
+            wait "${pids[0]}" || rc=1
+            wait "${pids[1]}" || rc=1
+            pids=()
+        fi
+    done
+    for c in "${pids[@]}"; do wait "$c" || rc=1; done
+    return "$rc"
+}

@@ -1,0 +1,703 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * testdevctl: drive pcie-testdev through /dev/pcie-testdevN.
+ *
+ *   testdevctl info                       every device, its counters
+ *   testdevctl copy SRC DST SIZE [DEV]    one copy between two buffers
+ *                                         (SRC, DST: dma | phys | ADDR)
+ *   testdevctl audit [--ktap|--json]      what the IOMMU blocks, per device
+ *   testdevctl check-ioctls [DEV]         the driver refuses bad arguments
+ *
+ * The audit runs each scenario on every device it finds, tells the IOMMU
+ * configuration from sysfs, and prints scenario, expected, observed and
+ * verdict. It exits 1 if any verdict fails.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../testdev_ioctl.h"
+#include "../testdev_regs.h"
+
+#define PAGE		4096
+#define CANARY		0xca
+#define SRC_FILL	0x5a
+#define DST_FILL	0xc3
+/* A bus address no IOMMU domain maps, but RAM when nothing translates. */
+#define NEVER_MAPPED	0x1000000ULL
+
+static const char *const result_names[] = TESTDEV_RESULT_NAMES;
+
+static const char *result_name(uint32_t r)
+{
+	return r < sizeof(result_names) / sizeof(result_names[0]) ?
+	       result_names[r] : "unknown";
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	va_start(ap, fmt);
+	fputs("testdevctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* Buffers and copies, through the driver. */
+struct buf {
+	uint32_t id;
+	uint64_t dma, phys, size;
+};
+
+static int buf_alloc(int fd, struct buf *b, uint32_t kind, uint32_t dir,
+		     uint64_t size, uint64_t map_len)
+{
+	struct testdev_buf_alloc req = {
+		.argsz = sizeof(req), .kind = kind, .dir = dir,
+		.size = size, .map_len = map_len,
+	};
+
+	if (ioctl(fd, TESTDEV_IOC_BUF_ALLOC, &req))
+		return -errno;
+	b->id = req.id;
+	b->dma = req.dma;
+	b->phys = req.phys;
+	b->size = size;
+	return 0;
+}
+
+static void buf_ref(int fd, unsigned long cmd, struct buf *b)
+{
+	struct testdev_buf_ref ref = { .argsz = sizeof(ref), .id = b->id };
+
+	if (ioctl(fd, cmd, &ref))
+		die("buffer %u: %s", b->id, strerror(errno));
+}
+
+static void buf_io(int fd, unsigned long cmd, struct buf *b, uint64_t off,
+		   void *data, uint64_t len)
+{
+	struct testdev_buf_io io = {
+		.argsz = sizeof(io), .id = b->id, .offset = off, .len = len,
+		.data = (uintptr_t)data,
+	};
+
+	if (ioctl(fd, cmd, &io))
+		die("buffer %u I/O: %s", b->id, strerror(errno));
+}
+
+static void buf_fill(int fd, struct buf *b, uint64_t off, int byte,
+		     uint64_t len)
+{
+	uint8_t data[PAGE];
+
+	memset(data, byte, len);
+	buf_io(fd, TESTDEV_IOC_BUF_WRITE, b, off, data, len);
+}
+
+/* 1 if len bytes at off all hold byte. */
+static int buf_holds(int fd, struct buf *b, uint64_t off, int byte,
+		     uint64_t len)
+{
+	uint8_t data[PAGE];
+	uint64_t i;
+
+	buf_io(fd, TESTDEV_IOC_BUF_READ, b, off, data, len);
+	for (i = 0; i < len; i++)
+		if (data[i] != byte)
+			return 0;
+	return 1;
+}
+
+static struct testdev_addr addr_of(uint32_t mode, struct buf *b, uint64_t a)
+{
+	struct testdev_addr r = { .mode = mode, .id = b ? b->id : 0, .addr = a };
+
+	return r;
+}
+
+static int do_copy(int fd, struct testdev_addr src, struct testdev_addr dst,
+		   uint64_t size, struct testdev_copy *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->argsz = sizeof(*c);
+	c->src = src;
+	c->dst = dst;
+	c->size = size;
+	return ioctl(fd, TESTDEV_IOC_COPY, c) ? -errno : 0;
+}
+
+static void set_master(int fd, int on)
+{
+	struct testdev_master m = { .argsz = sizeof(m), .enable = on };
+
+	if (ioctl(fd, TESTDEV_IOC_SET_MASTER, &m))
+		die("bus master: %s", strerror(errno));
+}
+
+/* The IOMMU configuration, as the running kernel has set it up. */
+struct iommu_cfg {
+	char vendor[16];	/* intel, amd, virtio or none */
+	char domain[16];	/* DMA, DMA-FQ, identity, blocked or none */
+	bool translated;	/* DMA or DMA-FQ */
+	bool lazy;		/* DMA-FQ: invalidation deferred */
+};
+
+static void read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (fgets(buf, len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+static void detect_iommu(const char *misc, struct iommu_cfg *cfg)
+{
+	char path[256];
+	struct dirent *e;
+	DIR *d;
+
+	strcpy(cfg->vendor, "none");
+	d = opendir("/sys/class/iommu");
+	while (d && (e = readdir(d))) {
+		if (!strncmp(e->d_name, "dmar", 4))
+			strcpy(cfg->vendor, "intel");
+		else if (!strncmp(e->d_name, "ivhd", 4))
+			strcpy(cfg->vendor, "amd");
+		else if (e->d_name[0] != '.')
+			strcpy(cfg->vendor, "virtio");
+	}
+	if (d)
+		closedir(d);
+	snprintf(path, sizeof(path),
+		 "/sys/class/misc/%s/device/iommu_group/type", misc);
+	read_line(path, cfg->domain, sizeof(cfg->domain));
+	if (!cfg->domain[0])
+		strcpy(cfg->domain, "none");
+	cfg->lazy = !strcmp(cfg->domain, "DMA-FQ");
+	cfg->translated = cfg->lazy || !strcmp(cfg->domain, "DMA");
+}
+
+/* One scenario's outcome: "allowed" or "blocked", plus a detail. */
+struct outcome {
+	const char *observed;
+	char detail[160];
+};
+
+/*
+ * Judge a copy by RESULT and data together: allowed when it landed,
+ * blocked when it faulted and the destination is untouched.
+ */
+static const char *judge(int ret, const struct testdev_copy *c, int landed,
+			 int untouched)
+{
+	if (ret)
+		return "error";
+	if (c->result == TESTDEV_RESULT_OK && landed)
+		return "allowed";
+	if ((c->result == TESTDEV_RESULT_SRC_FAULT ||
+	     c->result == TESTDEV_RESULT_DST_FAULT) && untouched)
+		return "blocked";
+	return "inconsistent";
+}
+
+static void describe(struct outcome *o, int ret, const struct testdev_copy *c)
+{
+	if (ret)
+		snprintf(o->detail, sizeof(o->detail), "ioctl: %s",
+			 strerror(-ret));
+	else
+		snprintf(o->detail, sizeof(o->detail),
+			 "src 0x%llx dst 0x%llx RESULT=%s",
+			 (unsigned long long)c->src_bus,
+			 (unsigned long long)c->dst_bus, result_name(c->result));
+}
+
+/* Copy one page src -> dst where the two ends are named by mode. */
+static void copy_page(int fd, uint32_t mode, struct buf *s, struct buf *d,
+		      struct outcome *o)
+{
+	struct testdev_copy c;
+	int ret;
+
+	buf_fill(fd, s, 0, SRC_FILL, PAGE);
+	buf_fill(fd, d, 0, DST_FILL, PAGE);
+	ret = do_copy(fd, addr_of(mode, s, 0), addr_of(mode, d, 0), PAGE, &c);
+	o->observed = judge(ret, &c, buf_holds(fd, d, 0, SRC_FILL, PAGE),
+			    buf_holds(fd, d, 0, DST_FILL, PAGE));
+	describe(o, ret, &c);
+}
+
+static void s_valid(int fd, struct outcome *o)
+{
+	struct buf s, d;
+
+	if (buf_alloc(fd, &s, TESTDEV_BUF_COHERENT, 0, PAGE, 0) ||
+	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
+		die("allocating buffers: %s", strerror(errno));
+	copy_page(fd, TESTDEV_ADDR_DMA, &s, &d, o);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+}
+
+static void s_phys(int fd, struct outcome *o)
+{
+	struct buf s, d;
+
+	if (buf_alloc(fd, &s, TESTDEV_BUF_COHERENT, 0, PAGE, 0) ||
+	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
+		die("allocating buffers: %s", strerror(errno));
+	copy_page(fd, TESTDEV_ADDR_PHYS, &s, &d, o);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+}
+
+/* Read from a bus address nothing mapped; the destination is valid. */
+static void s_unmapped_iova(int fd, struct outcome *o)
+{
+	struct testdev_copy c;
+	struct buf d;
+	int ret;
+
+	if (buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
+		die("allocating buffers: %s", strerror(errno));
+	buf_fill(fd, &d, 0, DST_FILL, PAGE);
+	ret = do_copy(fd, addr_of(TESTDEV_ADDR_RAW, NULL, NEVER_MAPPED),
+		      addr_of(TESTDEV_ADDR_DMA, &d, 0), 64, &c);
+	o->observed = judge(ret, &c, !buf_holds(fd, &d, 0, DST_FILL, 64),
+			    buf_holds(fd, &d, 0, DST_FILL, 64));
+	describe(o, ret, &c);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+}
+
+/* The device writes into a DMA_TO_DEVICE (device-read-only) mapping. */
+static void s_write_readonly(int fd, struct outcome *o)
+{
+	struct buf s, d;
+
+	if (buf_alloc(fd, &s, TESTDEV_BUF_COHERENT, 0, PAGE, 0) ||
+	    buf_alloc(fd, &d, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE,
+		      PAGE, 0))
+		die("allocating buffers: %s", strerror(errno));
+	copy_page(fd, TESTDEV_ADDR_DMA, &s, &d, o);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+}
+
+/*
+ * Sub-page exposure: 64 bytes mapped at the start of a page whose other
+ * bytes hold a canary. The device reads the whole page through the
+ * mapping: "leaks" when the canary comes out.
+ */
+static void s_subpage(int fd, struct outcome *o)
+{
+	struct testdev_copy c;
+	struct buf s, d;
+	int ret;
+
+	if (buf_alloc(fd, &s, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE,
+		      PAGE, 64) ||
+	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
+		die("allocating buffers: %s", strerror(errno));
+	buf_fill(fd, &s, 0, SRC_FILL, 64);
+	buf_fill(fd, &s, 64, CANARY, PAGE - 64);
+	buf_fill(fd, &d, 0, DST_FILL, PAGE);
+	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 64),
+		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE - 64, &c);
+	if (!ret && c.result == TESTDEV_RESULT_OK &&
+	    buf_holds(fd, &d, 0, CANARY, PAGE - 64))
+		o->observed = "leaks";
+	else
+		o->observed = judge(ret, &c, 0, buf_holds(fd, &d, 0, DST_FILL,
+							   PAGE - 64));
+	describe(o, ret, &c);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+}
+
+/*
+ * Stale IOVA: use a streaming mapping once (so the IOMMU caches it),
+ * unmap it, and read through the old handle at once. Lazy invalidation
+ * leaves a window in which this lands; strict mode closes it.
+ */
+static void s_stale_iova(int fd, struct outcome *o)
+{
+	struct testdev_copy c;
+	struct buf s, d;
+	int ret;
+
+	if (buf_alloc(fd, &s, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE,
+		      PAGE, 0) ||
+	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
+		die("allocating buffers: %s", strerror(errno));
+	buf_fill(fd, &s, 0, SRC_FILL, PAGE);
+	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
+		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c);
+	if (ret || c.result != TESTDEV_RESULT_OK) {
+		/* Without a first copy that landed there is nothing to test. */
+		o->observed = "error";
+		describe(o, ret, &c);
+		goto out;
+	}
+	buf_ref(fd, TESTDEV_IOC_BUF_UNMAP, &s);
+	buf_fill(fd, &d, 0, DST_FILL, PAGE);
+	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
+		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c);
+	o->observed = judge(ret, &c, buf_holds(fd, &d, 0, SRC_FILL, PAGE),
+			    buf_holds(fd, &d, 0, DST_FILL, PAGE));
+	describe(o, ret, &c);
+out:
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+}
+
+static void s_no_master(int fd, struct outcome *o)
+{
+	struct buf s, d;
+
+	if (buf_alloc(fd, &s, TESTDEV_BUF_COHERENT, 0, PAGE, 0) ||
+	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
+		die("allocating buffers: %s", strerror(errno));
+	set_master(fd, 0);
+	copy_page(fd, TESTDEV_ADDR_DMA, &s, &d, o);
+	set_master(fd, 1);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+}
+
+struct scenario {
+	const char *name;
+	void (*run)(int fd, struct outcome *o);
+	/* Expected where nothing translates, and under translation. */
+	const char *untranslated, *translated;
+};
+
+/*
+ * The expected verdicts. Lazy invalidation (DMA-FQ) differs from strict
+ * only for the stale IOVA; see expected().
+ */
+static const struct scenario scenarios[] = {
+	{ "valid-handles", s_valid, "allowed", "allowed" },
+	{ "physical-addresses", s_phys, "allowed", "blocked" },
+	{ "never-mapped-iova", s_unmapped_iova, "allowed", "blocked" },
+	{ "write-to-device-readonly", s_write_readonly, "allowed", "blocked" },
+	{ "subpage-exposure", s_subpage, "leaks", "leaks" },
+	{ "stale-iova", s_stale_iova, "allowed", "blocked" },
+	{ "bus-master-off", s_no_master, "blocked", "blocked" },
+};
+
+static const char *expected(const struct scenario *s,
+			    const struct iommu_cfg *cfg)
+{
+	if (s->run == s_stale_iova && cfg->lazy)
+		return "allowed";
+	return cfg->translated ? s->translated : s->untranslated;
+}
+
+static int open_dev(const char *name)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* The misc names of every device, sorted. */
+static int list_devices(char names[][32], int max)
+{
+	struct dirent *e;
+	int n = 0, i, j;
+	char tmp[32];
+	DIR *d;
+
+	d = opendir("/sys/class/misc");
+	if (!d)
+		die("/sys/class/misc: %s", strerror(errno));
+	while ((e = readdir(d)) && n < max)
+		if (!strncmp(e->d_name, "pcie-testdev", 12))
+			snprintf(names[n++], 32, "%.31s", e->d_name);
+	closedir(d);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (strcmp(names[i], names[j]) > 0) {
+				strcpy(tmp, names[i]);
+				strcpy(names[i], names[j]);
+				strcpy(names[j], tmp);
+			}
+	return n;
+}
+
+enum format { TABLE, KTAP, JSON };
+
+static int audit(enum format fmt)
+{
+	const int count = sizeof(scenarios) / sizeof(scenarios[0]);
+	char names[16][32];
+	int ndev, i, k, failed = 0, test = 0;
+
+	ndev = list_devices(names, 16);
+	if (!ndev)
+		die("no /dev/pcie-testdev*: is testdev_driver loaded?");
+	if (fmt == KTAP)
+		printf("KTAP version 1\n1..%d\n", ndev * count);
+	if (fmt == JSON)
+		printf("[");
+	for (k = 0; k < ndev; k++) {
+		struct iommu_cfg cfg;
+		int fd = open_dev(names[k]);
+
+		detect_iommu(names[k], &cfg);
+		if (fmt == TABLE)
+			printf("%s: IOMMU %s, domain %s\n%-26s %-9s %-12s %s\n",
+			       names[k], cfg.vendor, cfg.domain, "scenario",
+			       "expected", "observed", "verdict");
+		if (fmt == KTAP)
+			printf("# %s: IOMMU %s, domain %s\n", names[k],
+			       cfg.vendor, cfg.domain);
+		for (i = 0; i < count; i++) {
+			const struct scenario *s = &scenarios[i];
+			const char *want = expected(s, &cfg);
+			struct outcome o = { 0 };
+			int pass;
+
+			s->run(fd, &o);
+			pass = !strcmp(o.observed, want);
+			failed += !pass;
+			test++;
+			if (fmt == TABLE)
+				printf("%-26s %-9s %-12s %s  (%s)\n", s->name,
+				       want, o.observed, pass ? "PASS" : "FAIL",
+				       o.detail);
+			else if (fmt == KTAP)
+				printf("%s %d %s: %s # expected %s, observed %s; %s\n",
+				       pass ? "ok" : "not ok", test, names[k],
+				       s->name, want, o.observed, o.detail);
+			else
+				printf("%s\n {\"device\": \"%s\", \"iommu\": \"%s\", \"domain\": \"%s\", \"scenario\": \"%s\", \"expected\": \"%s\", \"observed\": \"%s\", \"pass\": %s, \"detail\": \"%s\"}",
+				       test > 1 ? "," : "", names[k], cfg.vendor,
+				       cfg.domain, s->name, want, o.observed,
+				       pass ? "true" : "false", o.detail);
+		}
+		close(fd);
+	}
+	if (fmt == JSON)
+		printf("\n]\n");
+	else if (fmt == TABLE)
+		printf("%d passed, %d failed\n", test - failed, failed);
+	return failed ? 1 : 0;
+}
+
+static int info(void)
+{
+	char names[16][32];
+	int n, i;
+
+	n = list_devices(names, 16);
+	for (i = 0; i < n; i++) {
+		struct testdev_info inf = { .argsz = sizeof(inf) };
+		struct iommu_cfg cfg;
+		int fd = open_dev(names[i]);
+
+		if (ioctl(fd, TESTDEV_IOC_INFO, &inf))
+			die("%s: %s", names[i], strerror(errno));
+		detect_iommu(names[i], &cfg);
+		printf("%s: max_size %llu copies %llu faults %llu irq %s iommu %s domain %s\n",
+		       names[i], (unsigned long long)inf.max_size,
+		       (unsigned long long)inf.copies,
+		       (unsigned long long)inf.faults, inf.irq ? "yes" : "no",
+		       cfg.vendor, cfg.domain);
+		close(fd);
+	}
+	return 0;
+}
+
+/* testdevctl copy SRC DST SIZE [DEV]: SRC, DST are dma, phys or an address. */
+static int copy_cmd(int argc, char **argv)
+{
+	const char *dev = argc > 3 ? argv[3] : "pcie-testdev0";
+	struct testdev_addr a[2];
+	struct testdev_copy c;
+	struct buf b[2];
+	uint64_t size;
+	int fd, i, ret;
+
+	if (argc < 3)
+		die("usage: testdevctl copy SRC DST SIZE [DEV]");
+	size = strtoull(argv[2], NULL, 0);
+	if (!size || size > PAGE)
+		die("SIZE must be 1 to %d", PAGE);
+	fd = open_dev(dev);
+	for (i = 0; i < 2; i++) {
+		if (buf_alloc(fd, &b[i], TESTDEV_BUF_COHERENT, 0, PAGE, 0))
+			die("allocating a buffer: %s", strerror(errno));
+		buf_fill(fd, &b[i], 0, i ? DST_FILL : SRC_FILL, PAGE);
+		if (!strcmp(argv[i], "dma"))
+			a[i] = addr_of(TESTDEV_ADDR_DMA, &b[i], 0);
+		else if (!strcmp(argv[i], "phys"))
+			a[i] = addr_of(TESTDEV_ADDR_PHYS, &b[i], 0);
+		else
+			a[i] = addr_of(TESTDEV_ADDR_RAW, NULL,
+				       strtoull(argv[i], NULL, 0));
+	}
+	ret = do_copy(fd, a[0], a[1], size, &c);
+	if (ret)
+		die("copy: %s", strerror(-ret));
+	printf("src 0x%llx dst 0x%llx size %llu: STATUS=%llu RESULT=%s in %llu ns; destination buffer %s\n",
+	       (unsigned long long)c.src_bus, (unsigned long long)c.dst_bus,
+	       (unsigned long long)size, (unsigned long long)c.status,
+	       result_name(c.result), (unsigned long long)c.elapsed_ns,
+	       buf_holds(fd, &b[1], 0, SRC_FILL, size) ? "holds the source" :
+	       buf_holds(fd, &b[1], 0, DST_FILL, size) ? "untouched" :
+	       "changed");
+	close(fd);
+	return c.result == TESTDEV_RESULT_OK ? 0 : 1;
+}
+
+/*
+ * testdevctl check-ioctls [DEV]: every kind of bad argument the driver
+ * must refuse, each with the errno it must give, as KTAP.
+ */
+static int check_ioctls(const char *dev)
+{
+	struct testdev_info inf;
+	struct testdev_buf_ref ref = { .argsz = sizeof(ref), .id = 999 };
+	struct testdev_master m = { .argsz = sizeof(m), .enable = 2 };
+	struct testdev_copy c;
+	struct buf b, u, many[TESTDEV_MAX_BUFFERS];
+	int fd = open_dev(dev), n = 0, failed = 0, nbufs;
+	uint8_t byte;
+
+#define EXPECT(name, call, err) do {					\
+		int r_ = (call);					\
+		int e_ = r_ < 0 ? (r_ == -1 ? errno : -r_) : 0;		\
+		n++;							\
+		failed += e_ != (err);					\
+		printf("%s %d %s # errno %s, want %s\n",		\
+		       e_ == (err) ? "ok" : "not ok", n, name,		\
+		       e_ ? strerror(e_) : "none", strerror(err));	\
+	} while (0)
+
+	printf("KTAP version 1\n");
+	inf = (struct testdev_info){ .argsz = sizeof(inf) - 4 };
+	EXPECT("info-wrong-argsz", ioctl(fd, TESTDEV_IOC_INFO, &inf), EINVAL);
+	inf = (struct testdev_info){ .argsz = sizeof(inf), .reserved = 1 };
+	EXPECT("info-reserved-set", ioctl(fd, TESTDEV_IOC_INFO, &inf), EINVAL);
+	EXPECT("unknown-command", ioctl(fd, _IO(TESTDEV_IOC_MAGIC, 99), 0),
+	       ENOTTY);
+	EXPECT("bad-user-pointer", ioctl(fd, TESTDEV_IOC_INFO, (void *)8),
+	       EFAULT);
+	EXPECT("free-unknown-id", ioctl(fd, TESTDEV_IOC_BUF_FREE, &ref), ENOENT);
+	EXPECT("alloc-unknown-kind", buf_alloc(fd, &b, 7, 0, PAGE, 0), EINVAL);
+	EXPECT("alloc-size-0", buf_alloc(fd, &b, TESTDEV_BUF_COHERENT, 0, 0, 0),
+	       EINVAL);
+	EXPECT("alloc-kmalloc-too-big",
+	       buf_alloc(fd, &b, TESTDEV_BUF_STREAMING, 0, 2 * PAGE, 0), EINVAL);
+	EXPECT("alloc-map-len-past-size",
+	       buf_alloc(fd, &b, TESTDEV_BUF_STREAMING, 0, PAGE, 2 * PAGE),
+	       EINVAL);
+	EXPECT("alloc-unknown-dir",
+	       buf_alloc(fd, &b, TESTDEV_BUF_STREAMING, 9, PAGE, 0), EINVAL);
+	EXPECT("alloc-coherent", buf_alloc(fd, &b, TESTDEV_BUF_COHERENT, 0,
+					   PAGE, 0), 0);
+	EXPECT("alloc-unmapped", buf_alloc(fd, &u, TESTDEV_BUF_UNMAPPED, 0,
+					   PAGE, 0), 0);
+	{
+		struct testdev_buf_io io = {
+			.argsz = sizeof(io), .id = b.id, .offset = PAGE,
+			.len = 1, .data = (uintptr_t)&byte,
+		};
+
+		EXPECT("write-past-end", ioctl(fd, TESTDEV_IOC_BUF_WRITE, &io),
+		       EINVAL);
+		io.offset = 1;
+		io.len = UINT64_MAX;
+		EXPECT("write-length-wraps",
+		       ioctl(fd, TESTDEV_IOC_BUF_WRITE, &io), EINVAL);
+		io.offset = 0;
+		io.len = 1;
+		io.data = 8;
+		EXPECT("read-to-bad-pointer",
+		       ioctl(fd, TESTDEV_IOC_BUF_READ, &io), EFAULT);
+	}
+	EXPECT("copy-size-0", do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &b, 0),
+				      addr_of(TESTDEV_ADDR_DMA, &b, 0), 0, &c),
+	       EINVAL);
+	EXPECT("copy-past-buffer", do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &b, 1),
+					   addr_of(TESTDEV_ADDR_DMA, &b, 0),
+					   PAGE, &c), EINVAL);
+	EXPECT("copy-above-max-size",
+	       do_copy(fd, addr_of(TESTDEV_ADDR_RAW, NULL, 0),
+		       addr_of(TESTDEV_ADDR_RAW, NULL, 0),
+		       TESTDEV_MAX_SIZE_LIMIT + 1, &c), EINVAL);
+	EXPECT("copy-unknown-mode", do_copy(fd, addr_of(5, &b, 0),
+					    addr_of(TESTDEV_ADDR_DMA, &b, 0),
+					    64, &c), EINVAL);
+	EXPECT("copy-raw-with-id", do_copy(fd, addr_of(TESTDEV_ADDR_RAW, &b, 0),
+					   addr_of(TESTDEV_ADDR_DMA, &b, 0),
+					   64, &c), EINVAL);
+	EXPECT("copy-dma-of-unmapped-buffer",
+	       do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &u, 0),
+		       addr_of(TESTDEV_ADDR_DMA, &b, 0), 64, &c), EINVAL);
+	EXPECT("copy-unknown-id", do_copy(fd, addr_of(TESTDEV_ADDR_DMA, NULL, 0),
+					  addr_of(TESTDEV_ADDR_DMA, &b, 0),
+					  64, &c), ENOENT);
+	ref.id = b.id;
+	EXPECT("unmap-coherent", ioctl(fd, TESTDEV_IOC_BUF_UNMAP, &ref), EINVAL);
+	EXPECT("master-not-0-or-1", ioctl(fd, TESTDEV_IOC_SET_MASTER, &m),
+	       EINVAL);
+	for (nbufs = 2; nbufs < TESTDEV_MAX_BUFFERS; nbufs++)
+		if (buf_alloc(fd, &many[nbufs], TESTDEV_BUF_UNMAPPED, 0, 64, 0))
+			break;
+	EXPECT("too-many-buffers",
+	       buf_alloc(fd, &many[0], TESTDEV_BUF_UNMAPPED, 0, 64, 0), ENOSPC);
+	/* Closing with buffers still allocated frees them (kmemleak-clean). */
+	close(fd);
+	fd = open_dev(dev);
+	EXPECT("reopen-and-alloc", buf_alloc(fd, &b, TESTDEV_BUF_COHERENT, 0,
+					     PAGE, 0), 0);
+	close(fd);
+	printf("1..%d\n", n);
+	return failed ? 1 : 0;
+#undef EXPECT
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "info"))
+		return info();
+	if (argc >= 2 && !strcmp(argv[1], "copy"))
+		return copy_cmd(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "check-ioctls"))
+		return check_ioctls(argc > 2 ? argv[2] : "pcie-testdev0");
+	if (argc >= 2 && !strcmp(argv[1], "audit")) {
+		if (argc == 2)
+			return audit(TABLE);
+		if (!strcmp(argv[2], "--ktap"))
+			return audit(KTAP);
+		if (!strcmp(argv[2], "--json"))
+			return audit(JSON);
+	}
+	fprintf(stderr, "usage: testdevctl info | copy SRC DST SIZE [DEV] | audit [--ktap|--json]\n");
+	return 2;
+}
