@@ -54,10 +54,16 @@ struct PCIeTestdevState {
      */
     uint8_t *bounce;
     /*
-     * Set while the device does DMA, to refuse MMIO writes the DMA itself
+     * Set while the device does DMA, to refuse accesses the DMA itself
      * makes to the device's own BAR (QEMU 7.2 has no generic guard).
      */
     bool in_dma;
+    /*
+     * Bumped by reset. A copy's own DMA can reset the device (an FLR
+     * written through the PCIe config window); a copy that outlived its
+     * device generation must not report.
+     */
+    uint32_t generation;
 
     /* Properties: the registers' power-on values and the device's limits. */
     uint64_t prop_srcaddr;
@@ -106,7 +112,8 @@ static int64_t pcie_testdev_next_round(PCIeTestdevState *s)
 
 static void pcie_testdev_rearm(PCIeTestdevState *s)
 {
-    int64_t next = MIN(s->copy_deadline, s->aggr_deadline);
+    int64_t next = MIN(s->copy_deadline,
+                       s->aggressive ? s->aggr_deadline : NO_DEADLINE);
 
     if (next == NO_DEADLINE) {
         timer_del(&s->timer);
@@ -212,21 +219,29 @@ static void pcie_testdev_timer(void *opaque)
 {
     PCIeTestdevState *s = opaque;
     int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    uint32_t generation = s->generation;
+    uint32_t result;
 
     if (s->copy_deadline <= now) {
         s->copy_deadline = NO_DEADLINE;
-        s->result = pcie_testdev_copy(s, "doorbell", s->copy_src, s->copy_dst,
-                                      s->copy_size);
-        s->status = 0;
-        /* STATUS and RESULT are final before the interrupt is raised. */
-        if (s->copy_irq) {
-            pcie_testdev_raise(s, TESTDEV_INT_DONE);
+        result = pcie_testdev_copy(s, "doorbell", s->copy_src, s->copy_dst,
+                                   s->copy_size);
+        if (s->generation == generation) {
+            s->result = result;
+            s->status = 0;
+            /* STATUS and RESULT are final before the interrupt is raised. */
+            if (s->copy_irq) {
+                pcie_testdev_raise(s, TESTDEV_INT_DONE);
+            }
         }
     }
-    if (s->aggressive && s->aggr_deadline <= now) {
+    if (s->generation == generation && s->aggressive &&
+        s->aggr_deadline <= now) {
         pcie_testdev_force_bus_master(s);
         pcie_testdev_copy(s, "aggressive", s->srcaddr, s->dstaddr, s->size);
-        s->aggr_deadline = pcie_testdev_next_round(s);
+        if (s->generation == generation) {
+            s->aggr_deadline = pcie_testdev_next_round(s);
+        }
     }
     pcie_testdev_rearm(s);
 }
@@ -304,38 +319,17 @@ static uint64_t pcie_testdev_reg_read(PCIeTestdevState *s, hwaddr reg)
     }
 }
 
-/*
- * A copy whose source or destination lies in the device's own BAR would
- * re-enter the device in the middle of a copy. Such accesses fail, so the
- * copy ends with SRC_FAULT or DST_FAULT and the registers stay as they were.
- */
-static bool pcie_testdev_reentered(PCIeTestdevState *s, hwaddr addr)
-{
-    if (s->in_dma) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "%s: DMA to the device's own registers (offset 0x%"
-                      HWADDR_PRIx "): refused\n", TYPE_PCIE_TESTDEV, addr);
-    }
-    return s->in_dma;
-}
-
-static MemTxResult pcie_testdev_mmio_read(void *opaque, hwaddr addr,
-                                          uint64_t *data, unsigned size,
-                                          MemTxAttrs attrs)
+static uint64_t pcie_testdev_mmio_read(void *opaque, hwaddr addr,
+                                       unsigned size)
 {
     PCIeTestdevState *s = opaque;
-    uint64_t val;
+    uint64_t val = pcie_testdev_reg_read(s, addr & ~7ULL);
 
-    if (pcie_testdev_reentered(s, addr)) {
-        return MEMTX_ERROR;
-    }
-    val = pcie_testdev_reg_read(s, addr & ~7ULL);
     if (size == 4) {
         val = extract64(val, (addr & 4) * 8, 32);
     }
     trace_pcie_testdev_mmio_read(addr, size, val);
-    *data = val;
-    return MEMTX_OK;
+    return val;
 }
 
 /* Merge a 4-byte write into a 64-bit register (see testdev_regs.h). */
@@ -351,16 +345,12 @@ static void pcie_testdev_merge(uint64_t *reg, hwaddr addr, unsigned size,
     }
 }
 
-static MemTxResult pcie_testdev_mmio_write(void *opaque, hwaddr addr,
-                                           uint64_t val, unsigned size,
-                                           MemTxAttrs attrs)
+static void pcie_testdev_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                                    unsigned size)
 {
     PCIeTestdevState *s = opaque;
     hwaddr reg = addr & ~7ULL;
 
-    if (pcie_testdev_reentered(s, addr)) {
-        return MEMTX_ERROR;
-    }
     trace_pcie_testdev_mmio_write(addr, size, val);
 
     switch (reg) {
@@ -403,12 +393,27 @@ static MemTxResult pcie_testdev_mmio_write(void *opaque, hwaddr addr,
                       HWADDR_PRIx ": ignored\n", TYPE_PCIE_TESTDEV, addr);
         break;
     }
-    return MEMTX_OK;
+}
+
+/*
+ * A copy whose source or destination lies in the device's own BAR would
+ * re-enter the device in the middle of a copy. The memory core refuses
+ * such accesses (and logs them as guest errors), so the copy ends with
+ * SRC_FAULT or DST_FAULT, the destination check fails before anything is
+ * written, and no register changes.
+ */
+static bool pcie_testdev_mmio_accepts(void *opaque, hwaddr addr,
+                                      unsigned size, bool is_write,
+                                      MemTxAttrs attrs)
+{
+    PCIeTestdevState *s = opaque;
+
+    return !s->in_dma;
 }
 
 static const MemoryRegionOps pcie_testdev_mmio_ops = {
-    .read_with_attrs = pcie_testdev_mmio_read,
-    .write_with_attrs = pcie_testdev_mmio_write,
+    .read = pcie_testdev_mmio_read,
+    .write = pcie_testdev_mmio_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
     /*
      * Other sizes and unaligned accesses are refused, and logged as guest
@@ -418,6 +423,7 @@ static const MemoryRegionOps pcie_testdev_mmio_ops = {
         .min_access_size = 4,
         .max_access_size = 8,
         .unaligned = false,
+        .accepts = pcie_testdev_mmio_accepts,
     },
     .impl = {
         .min_access_size = 4,
@@ -430,6 +436,7 @@ static void pcie_testdev_reset(DeviceState *dev)
     PCIeTestdevState *s = PCIE_TESTDEV(dev);
 
     trace_pcie_testdev_reset();
+    s->generation++;
     s->srcaddr = s->prop_srcaddr;
     s->dstaddr = s->prop_dstaddr;
     s->size = s->prop_size;

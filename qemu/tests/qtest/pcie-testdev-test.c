@@ -344,6 +344,74 @@ static void test_faults(void)
     testdev_stop(&t);
 }
 
+/*
+ * A destination that is RAM followed by the device's own BAR: the copy
+ * faults before anything is written, the RAM part included.
+ */
+static void test_ram_then_own_bar(void)
+{
+    Testdev t;
+
+    t.qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0",
+                        RAM_SIZE >> 20);
+    t.bus = qpci_new_pc(t.qts, NULL);
+    t.dev = qpci_device_find(t.bus, DEVFN);
+    /* Place BAR0 right after the end of RAM. */
+    t.bus->mmio_alloc_ptr = RAM_SIZE;
+    t.bar = qpci_iomap(t.dev, TESTDEV_BAR, NULL);
+    g_assert_cmphex(t.bar.addr, ==, RAM_SIZE);
+    qpci_device_enable(t.dev);
+    fill(&t, SRC_BUF, 0x33, 64);
+    fill(&t, RAM_SIZE - 32, 0x77, 32);
+    g_assert_cmpuint(copy(&t, SRC_BUF, RAM_SIZE - 32, 64), ==,
+                     TESTDEV_RESULT_DST_FAULT);
+    assert_filled(&t, RAM_SIZE - 32, 0x77, 32);
+    testdev_stop(&t);
+}
+
+/*
+ * The device's own DMA resets it: an aggressive copy writes Function Level
+ * Reset into its Device Control register through the PCIe config window.
+ * QEMU must keep running (the reset happens in the middle of a copy).
+ */
+static void test_reset_by_own_dma(void)
+{
+    const uint64_t ecam = 0xb0000000ULL;
+    const uint16_t flr = PCI_EXP_DEVCTL_BCR_FLR;
+    QPCIDevice *host;
+    uint64_t devctl;
+    Testdev t;
+
+    testdev_start(&t, true, ",aggression_delay_ms=10");
+    /* Firmware would enable the config window (PCIEXBAR); do it here. */
+    host = qpci_device_find(t.bus, 0);
+    qpci_config_writel(host, 0x64, 0);
+    qpci_config_writel(host, 0x60, ecam | 1);
+    devctl = ecam + (DEVFN << 12) +
+             qpci_find_capability(t.dev, PCI_CAP_ID_EXP, 0) + PCI_EXP_DEVCTL;
+    qtest_memwrite(t.qts, SRC_BUF, &flr, sizeof(flr));
+
+    /* A doorbell copy pending across the reset must not report. */
+    wr(&t, TESTDEV_REG_BUSY_DELAY, 10);
+    wr(&t, TESTDEV_REG_INT_ENABLE, TESTDEV_INT_DONE);
+    ring_copy(&t, SRC_BUF, devctl, sizeof(flr), TESTDEV_DOORBELL_START);
+    qtest_clock_step(t.qts, 10 * MS);
+    testdev_map(&t, true);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_NONE);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_INT_STATUS), ==, 0);
+
+    /* Nor may an aggressive one, which used to leave a stale deadline. */
+    ring_copy(&t, SRC_BUF, devctl, sizeof(flr), 0);
+    wr(&t, TESTDEV_REG_AGGRESSIVE, TESTDEV_AGGRESSIVE_ON);
+    qtest_clock_step(t.qts, 100 * MS);
+    testdev_map(&t, true);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_AGGRESSIVE), ==, 0);
+    qtest_qmp_assert_success(t.qts, "{ 'execute': 'query-status' }");
+    g_free(host);
+    testdev_stop(&t);
+}
+
 /* A copy aimed at the device's own registers faults and changes nothing. */
 static void test_own_bar(void)
 {
@@ -927,6 +995,8 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/bus-master-off", test_bus_master_off);
     qtest_add_func("/pcie-testdev/faults", test_faults);
     qtest_add_func("/pcie-testdev/own-bar", test_own_bar);
+    qtest_add_func("/pcie-testdev/ram-then-own-bar", test_ram_then_own_bar);
+    qtest_add_func("/pcie-testdev/reset-by-own-dma", test_reset_by_own_dma);
     qtest_add_func("/pcie-testdev/oversize", test_oversize);
     qtest_add_func("/pcie-testdev/aggressive/property",
                    test_aggressive_property);
