@@ -21,7 +21,9 @@
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
-#include <linux/iopoll.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/sched/signal.h>
 #include <linux/kernel.h>
 #include <linux/ktime.h>
 #include <linux/miscdevice.h>
@@ -49,6 +51,11 @@
 static bool selftest = true;
 module_param(selftest, bool, 0444);
 MODULE_PARM_DESC(selftest, "Run the two DMA transfers at probe (default: true)");
+
+/* 6.1 calls INTx "legacy"; 6.12 has only the new name. */
+#ifndef PCI_IRQ_INTX
+#define PCI_IRQ_INTX PCI_IRQ_LEGACY
+#endif
 
 static DEFINE_IDA(testdev_ida);
 
@@ -91,21 +98,50 @@ static irqreturn_t testdev_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
+/* Poll STATUS until idle; the wait can be killed. */
+static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
+			     u64 *status)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+
+	for (;;) {
+		*status = readq(td->regs + TESTDEV_REG_STATUS);
+		if (!(*status & TESTDEV_STATUS_BUSY))
+			return 0;
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		usleep_range(TESTDEV_POLL_US, 2 * TESTDEV_POLL_US);
+	}
+}
+
 /*
  * Copy len bytes from src to dst (bus addresses) and wait for the device to
  * finish, by interrupt where it has one, by polling STATUS otherwise, with a
- * timeout either way. Returns 0 with *out filled in, or -ETIMEDOUT.
+ * timeout either way. Returns 0 with *out filled in, -EBUSY while an earlier
+ * copy is still pending, or -ETIMEDOUT / -EINTR. A copy that did not finish
+ * may still write later: bus mastering goes off until the device is idle,
+ * so the buffers can be freed safely.
  */
 static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 			unsigned int timeout_ms, struct testdev_outcome *out)
 {
 	u64 doorbell = TESTDEV_DOORBELL_START;
-	/* An MSI is a DMA write: without bus mastering none arrives. */
-	bool irq = td->irq && td->pdev->is_busmaster;
+	bool irq;
 	ktime_t start;
-	int ret = 0;
+	long left;
+	int ret;
 
-	mutex_lock(&td->lock);
+	ret = mutex_lock_killable(&td->lock);
+	if (ret)
+		return ret;
+	if (readq(td->regs + TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+	/* An MSI is a DMA write: without bus mastering none arrives. */
+	irq = td->irq && td->pdev->is_busmaster;
 	writeq(src, td->regs + TESTDEV_REG_SRCADDR);
 	writeq(dst, td->regs + TESTDEV_REG_DSTADDR);
 	writeq(len, td->regs + TESTDEV_REG_SIZE);
@@ -118,23 +154,26 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	start = ktime_get();
 	writeq(doorbell, td->regs + TESTDEV_REG_DOORBELL);
 
-	if (irq && !wait_for_completion_timeout(&td->done,
-						msecs_to_jiffies(timeout_ms)))
-		ret = -ETIMEDOUT;
+	if (irq) {
+		left = wait_for_completion_killable_timeout(&td->done,
+							    msecs_to_jiffies(timeout_ms));
+		ret = left > 0 ? 0 : left ?: -ETIMEDOUT;
+	}
 	if (!ret)
-		ret = readq_poll_timeout(td->regs + TESTDEV_REG_STATUS,
-					 out->status,
-					 !(out->status & TESTDEV_STATUS_BUSY),
-					 TESTDEV_POLL_US,
-					 (u64)timeout_ms * USEC_PER_MSEC);
+		ret = testdev_poll_idle(td, timeout_ms, &out->status);
 	out->elapsed_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
-	if (!ret)
-		out->result = td->has_result ?
-			      readq(td->regs + TESTDEV_REG_RESULT) :
-			      TESTDEV_RESULT_NONE;
-	mutex_unlock(&td->lock);
+	if (ret) {
+		pci_clear_master(td->pdev);
+		dev_warn(&td->pdev->dev, "copy did not complete (%d): bus mastering off\n",
+			 ret);
+		goto unlock;
+	}
+	out->result = td->has_result ? readq(td->regs + TESTDEV_REG_RESULT) :
+		      TESTDEV_RESULT_NONE;
 	/* The device's writes must be seen before the buffers are read. */
 	dma_rmb();
+unlock:
+	mutex_unlock(&td->lock);
 	return ret;
 }
 
@@ -225,10 +264,6 @@ static int testdev_selftest(struct testdev *td)
 	if (!ret)
 		ret = testdev_transfer(td, 2, "CPU physical addresses",
 				       src.phys, dst.phys, &dst);
-	/* A device that did not finish may still write: cut it off first. */
-	if (ret)
-		pci_clear_master(td->pdev);
-
 	dma_free_coherent(dev, TESTDEV_SELFTEST_LEN, dst.cpu, dst.dma);
 free_src:
 	dma_free_coherent(dev, TESTDEV_SELFTEST_LEN, src.cpu, src.dma);
@@ -238,6 +273,7 @@ free_src:
 /* The character device: buffers belong to the open file that made them. */
 struct testdev_file {
 	struct testdev *td;
+	struct mutex lock;	/* one ioctl at a time on this file */
 	struct xarray bufs;
 };
 
@@ -445,7 +481,11 @@ static int testdev_resolve(struct testdev_file *tf,
 		if (b->mapped)
 			*buf = b;	/* to sync around the copy */
 	} else {
-		*bus = testdev_cpu_phys(b->cpu) + a->addr;
+		/* Vmapped coherent pages need not be contiguous. */
+		if (is_vmalloc_addr(b->cpu) &&
+		    offset_in_page(b->cpu + a->addr) + size > PAGE_SIZE)
+			return -EINVAL;
+		*bus = testdev_cpu_phys(b->cpu + a->addr);
 	}
 	return 0;
 }
@@ -497,19 +537,24 @@ static int testdev_ioc_master(struct testdev *td, void __user *uarg)
 		return ret;
 	if (req.enable > 1)
 		return -EINVAL;
-	if (req.enable)
+	ret = mutex_lock_killable(&td->lock);
+	if (ret)
+		return ret;
+	/* A copy that timed out must not get bus mastering back. */
+	if (req.enable &&
+	    readq(td->regs + TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY)
+		ret = -EBUSY;
+	else if (req.enable)
 		pci_set_master(td->pdev);
 	else
 		pci_clear_master(td->pdev);
-	return 0;
+	mutex_unlock(&td->lock);
+	return ret;
 }
 
-static long testdev_ioctl(struct file *file, unsigned int cmd,
-			  unsigned long arg)
+static long testdev_ioctl_locked(struct testdev_file *tf, unsigned int cmd,
+				 void __user *uarg)
 {
-	struct testdev_file *tf = file->private_data;
-	void __user *uarg = (void __user *)arg;
-
 	switch (cmd) {
 	case TESTDEV_IOC_INFO:
 		return testdev_ioc_info(tf->td, uarg);
@@ -530,6 +575,19 @@ static long testdev_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/* Serialized per file, so no ioctl frees a buffer another one is using. */
+static long testdev_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct testdev_file *tf = file->private_data;
+	long ret;
+
+	mutex_lock(&tf->lock);
+	ret = testdev_ioctl_locked(tf, cmd, (void __user *)arg);
+	mutex_unlock(&tf->lock);
+	return ret;
+}
+
 static int testdev_open(struct inode *inode, struct file *file)
 {
 	struct testdev *td = container_of(file->private_data, struct testdev,
@@ -540,6 +598,7 @@ static int testdev_open(struct inode *inode, struct file *file)
 	if (!tf)
 		return -ENOMEM;
 	tf->td = td;
+	mutex_init(&tf->lock);
 	xa_init_flags(&tf->bufs, XA_FLAGS_ALLOC1);
 	file->private_data = tf;
 	return 0;
@@ -555,6 +614,7 @@ static int testdev_release(struct inode *inode, struct file *file)
 	xa_for_each(&tf->bufs, id, b)
 		testdev_buffer_free(tf->td, b);
 	xa_destroy(&tf->bufs);
+	mutex_destroy(&tf->lock);
 	kfree(tf);
 	return 0;
 }
@@ -587,7 +647,7 @@ static void testdev_setup_irq(struct testdev *td)
 
 	if (!td->has_result)
 		return;		/* the original device has no interrupt */
-	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI | PCI_IRQ_LEGACY);
+	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI | PCI_IRQ_INTX);
 	if (ret < 0)
 		goto poll;
 	ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, 0), testdev_irq,
