@@ -245,28 +245,44 @@ static void copy_page(int fd, uint32_t mode, struct buf *s, struct buf *d,
 	describe(o, ret, &c);
 }
 
-static void s_valid(int fd, struct outcome *o)
+/* A one-page source and destination buffer, of the given kinds. */
+static void alloc_pair(int fd, struct buf *s, uint32_t skind, uint32_t sdir,
+		       uint64_t smap, struct buf *d, uint32_t dkind,
+		       uint32_t ddir)
+{
+	int ret = buf_alloc(fd, s, skind, sdir, PAGE, smap);
+
+	if (!ret)
+		ret = buf_alloc(fd, d, dkind, ddir, PAGE, 0);
+	if (ret)
+		die("allocating buffers: %s", strerror(-ret));
+}
+
+static void free_pair(int fd, struct buf *s, struct buf *d)
+{
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, s);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, d);
+}
+
+/* A page copied between two coherent buffers named by mode. */
+static void coherent_copy(int fd, uint32_t mode, struct outcome *o)
 {
 	struct buf s, d;
 
-	if (buf_alloc(fd, &s, TESTDEV_BUF_COHERENT, 0, PAGE, 0) ||
-	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
-		die("allocating buffers: %s", strerror(errno));
-	copy_page(fd, TESTDEV_ADDR_DMA, &s, &d, o);
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+	alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
+		   &d, TESTDEV_BUF_COHERENT, 0);
+	copy_page(fd, mode, &s, &d, o);
+	free_pair(fd, &s, &d);
+}
+
+static void s_valid(int fd, struct outcome *o)
+{
+	coherent_copy(fd, TESTDEV_ADDR_DMA, o);
 }
 
 static void s_phys(int fd, struct outcome *o)
 {
-	struct buf s, d;
-
-	if (buf_alloc(fd, &s, TESTDEV_BUF_COHERENT, 0, PAGE, 0) ||
-	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
-		die("allocating buffers: %s", strerror(errno));
-	copy_page(fd, TESTDEV_ADDR_PHYS, &s, &d, o);
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+	coherent_copy(fd, TESTDEV_ADDR_PHYS, o);
 }
 
 /* Read from a bus address nothing mapped; the destination is valid. */
@@ -276,8 +292,9 @@ static void s_unmapped_iova(int fd, struct outcome *o)
 	struct buf d;
 	int ret;
 
-	if (buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
-		die("allocating buffers: %s", strerror(errno));
+	ret = buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0);
+	if (ret)
+		die("allocating a buffer: %s", strerror(-ret));
 	buf_fill(fd, &d, 0, DST_FILL, PAGE);
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_RAW, NULL, NEVER_MAPPED),
 		      addr_of(TESTDEV_ADDR_DMA, &d, 0), 64, &c);
@@ -292,13 +309,10 @@ static void s_write_readonly(int fd, struct outcome *o)
 {
 	struct buf s, d;
 
-	if (buf_alloc(fd, &s, TESTDEV_BUF_COHERENT, 0, PAGE, 0) ||
-	    buf_alloc(fd, &d, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE,
-		      PAGE, 0))
-		die("allocating buffers: %s", strerror(errno));
+	alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
+		   &d, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE);
 	copy_page(fd, TESTDEV_ADDR_DMA, &s, &d, o);
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+	free_pair(fd, &s, &d);
 }
 
 /*
@@ -312,10 +326,8 @@ static void s_subpage(int fd, struct outcome *o)
 	struct buf s, d;
 	int ret;
 
-	if (buf_alloc(fd, &s, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE,
-		      PAGE, 64) ||
-	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
-		die("allocating buffers: %s", strerror(errno));
+	alloc_pair(fd, &s, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE, 64,
+		   &d, TESTDEV_BUF_COHERENT, 0);
 	buf_fill(fd, &s, 0, SRC_FILL, 64);
 	buf_fill(fd, &s, 64, CANARY, PAGE - 64);
 	buf_fill(fd, &d, 0, DST_FILL, PAGE);
@@ -328,8 +340,7 @@ static void s_subpage(int fd, struct outcome *o)
 		o->observed = judge(ret, &c, 0, buf_holds(fd, &d, 0, DST_FILL,
 							   PAGE - 64));
 	describe(o, ret, &c);
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+	free_pair(fd, &s, &d);
 }
 
 /*
@@ -343,10 +354,8 @@ static void s_stale_iova(int fd, struct outcome *o)
 	struct buf s, d;
 	int ret;
 
-	if (buf_alloc(fd, &s, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE,
-		      PAGE, 0) ||
-	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
-		die("allocating buffers: %s", strerror(errno));
+	alloc_pair(fd, &s, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE, 0,
+		   &d, TESTDEV_BUF_COHERENT, 0);
 	buf_fill(fd, &s, 0, SRC_FILL, PAGE);
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
 		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c);
@@ -364,22 +373,14 @@ static void s_stale_iova(int fd, struct outcome *o)
 			    buf_holds(fd, &d, 0, DST_FILL, PAGE));
 	describe(o, ret, &c);
 out:
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
+	free_pair(fd, &s, &d);
 }
 
 static void s_no_master(int fd, struct outcome *o)
 {
-	struct buf s, d;
-
-	if (buf_alloc(fd, &s, TESTDEV_BUF_COHERENT, 0, PAGE, 0) ||
-	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
-		die("allocating buffers: %s", strerror(errno));
 	set_master(fd, 0);
-	copy_page(fd, TESTDEV_ADDR_DMA, &s, &d, o);
+	coherent_copy(fd, TESTDEV_ADDR_DMA, o);
 	set_master(fd, 1);
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
-	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
 }
 
 struct scenario {
