@@ -59,9 +59,10 @@ struct PCIeTestdevState {
      */
     bool in_dma;
     /*
-     * Bumped by reset. A copy's own DMA can reset the device (an FLR
-     * written through the PCIe config window); a copy that outlived its
-     * device generation must not report.
+     * Bumped by reset and unrealize. A copy's own DMA can reset the device
+     * (an FLR written through the PCIe config window) or unplug it (a slot
+     * powered off the same way); a copy that outlived its generation must
+     * neither report nor re-arm the timer.
      */
     uint32_t generation;
 
@@ -222,6 +223,9 @@ static void pcie_testdev_timer(void *opaque)
     uint32_t generation = s->generation;
     uint32_t result;
 
+    /* The device may be unplugged by its own DMA: keep it until we return. */
+    object_ref(OBJECT(s));
+
     if (s->copy_deadline <= now) {
         s->copy_deadline = NO_DEADLINE;
         result = pcie_testdev_copy(s, "doorbell", s->copy_src, s->copy_dst,
@@ -243,7 +247,11 @@ static void pcie_testdev_timer(void *opaque)
             s->aggr_deadline = pcie_testdev_next_round(s);
         }
     }
-    pcie_testdev_rearm(s);
+    /* After a reset or unrealize, they have set the timer themselves. */
+    if (s->generation == generation) {
+        pcie_testdev_rearm(s);
+    }
+    object_unref(OBJECT(s));
 }
 
 static void pcie_testdev_doorbell(PCIeTestdevState *s, uint64_t val)
@@ -503,11 +511,16 @@ static void pcie_testdev_exit(PCIDevice *pdev)
 {
     PCIeTestdevState *s = PCIE_TESTDEV(pdev);
 
+    s->generation++;
     timer_del(&s->timer);
-    g_free(s->bounce);
-    s->bounce = NULL;
     msi_uninit(pdev);
     pcie_cap_exit(pdev);
+}
+
+/* The bounce buffer lives as long as the object: a copy may outlive exit. */
+static void pcie_testdev_finalize(Object *obj)
+{
+    g_free(PCIE_TESTDEV(obj)->bounce);
 }
 
 static int pcie_testdev_post_load(void *opaque, int version_id)
@@ -587,6 +600,7 @@ static const TypeInfo pcie_testdev_info = {
     .name = TYPE_PCIE_TESTDEV,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(PCIeTestdevState),
+    .instance_finalize = pcie_testdev_finalize,
     .class_init = pcie_testdev_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_PCIE_DEVICE },

@@ -369,6 +369,18 @@ static void test_ram_then_own_bar(void)
     testdev_stop(&t);
 }
 
+/* Turn on q35's PCIe config window, as firmware would; return its base. */
+static uint64_t enable_ecam(QPCIBus *bus)
+{
+    const uint64_t ecam = 0xb0000000ULL;
+    QPCIDevice *host = qpci_device_find(bus, 0);
+
+    qpci_config_writel(host, 0x64, 0);        /* PCIEXBAR, high half */
+    qpci_config_writel(host, 0x60, ecam | 1); /* base, enabled */
+    g_free(host);
+    return ecam;
+}
+
 /*
  * The device's own DMA resets it: an aggressive copy writes Function Level
  * Reset into its Device Control register through the PCIe config window.
@@ -376,18 +388,12 @@ static void test_ram_then_own_bar(void)
  */
 static void test_reset_by_own_dma(void)
 {
-    const uint64_t ecam = 0xb0000000ULL;
     const uint16_t flr = PCI_EXP_DEVCTL_BCR_FLR;
-    QPCIDevice *host;
     uint64_t devctl;
     Testdev t;
 
     testdev_start(&t, true, ",aggression_delay_ms=10");
-    /* Firmware would enable the config window (PCIEXBAR); do it here. */
-    host = qpci_device_find(t.bus, 0);
-    qpci_config_writel(host, 0x64, 0);
-    qpci_config_writel(host, 0x60, ecam | 1);
-    devctl = ecam + (DEVFN << 12) +
+    devctl = enable_ecam(t.bus) + (DEVFN << 12) +
              qpci_find_capability(t.dev, PCI_CAP_ID_EXP, 0) + PCI_EXP_DEVCTL;
     qtest_memwrite(t.qts, SRC_BUF, &flr, sizeof(flr));
 
@@ -408,7 +414,6 @@ static void test_reset_by_own_dma(void)
     testdev_map(&t, true);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_AGGRESSIVE), ==, 0);
     qtest_qmp_assert_success(t.qts, "{ 'execute': 'query-status' }");
-    g_free(host);
     testdev_stop(&t);
 }
 
