@@ -83,6 +83,16 @@ vm_boot() {
     fi
 }
 
+# vm_start NAME ARGS...: vm_boot in the background; vm_wait NAME: its status.
+declare -A VM_PIDS
+vm_start() {
+    vm_boot "$@" &
+    VM_PIDS[$1]=$!
+}
+vm_wait() {
+    wait "${VM_PIDS[$1]}"
+}
+
 # vm_transfer NAME N [BDF]: the driver's verdict for transfer N, or "missing".
 vm_transfer() {
     local line
@@ -131,16 +141,16 @@ audit_observed() {
 }
 # audit_boot_all: boot every configuration in audit mode, two at a time.
 audit_boot_all() {
-    local configs pids=() c rc=0
+    local configs c i rc=0
     read -ra configs < <(audit_configs)
-    for c in "${configs[@]}"; do
-        vm_boot "audit-$c" "$c" audit 1 "" & pids+=($!)
-        if [ ${#pids[@]} -eq 2 ]; then
-            wait "${pids[0]}" || rc=1
-            wait "${pids[1]}" || rc=1
-            pids=()
+    for ((i = 0; i < ${#configs[@]}; i++)); do
+        vm_start "audit-${configs[i]}" "${configs[i]}" audit 1 ""
+        # Two at a time: wait for each pair, and for the last one.
+        if ((i % 2 == 1 || i == ${#configs[@]} - 1)); then
+            for c in "${configs[@]:i - i % 2:i % 2 + 1}"; do
+                vm_wait "audit-$c" || rc=1
+            done
         fi
     done
-    for c in "${pids[@]}"; do wait "$c" || rc=1; done
     return "$rc"
 }
