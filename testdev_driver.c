@@ -14,10 +14,10 @@
  * testdevctl's audit of what the IOMMU blocks.
  */
 
-#include <linux/completion.h>
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
+#include <linux/kref.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
@@ -31,9 +31,11 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
 
 #include "testdev_ioctl.h"
@@ -59,15 +61,25 @@ MODULE_PARM_DESC(selftest, "Run the two DMA transfers at probe (default: true)")
 
 static DEFINE_IDA(testdev_ida);
 
+/*
+ * Open files may outlive the binding (sysfs unbind, hot unplug): each holds
+ * a reference, and once the device is gone their ioctls get -ENODEV.
+ */
 struct testdev {
+	struct kref ref;	/* probe's, and one per open file */
+	struct rw_semaphore gone_lock;	/* ioctls read, removal writes */
+	bool gone;		/* unbound: no more register access */
+	struct list_head files;	/* open files, under gone_lock */
 	struct pci_dev *pdev;
 	void __iomem *regs;
 	struct mutex lock;	/* one copy at a time */
-	struct completion done;	/* the device's completion interrupt */
+	wait_queue_head_t wait;	/* for irq_done or gone */
+	bool irq_done;		/* the completion interrupt came */
 	bool irq;		/* copies complete by interrupt, not polling */
 	/* The original fork's device has no RESULT register: judge by data. */
 	bool has_result;
 	u64 max_size;
+	struct testdev_rogue rogue;	/* what it did before probe */
 	int id;
 	char name[32];
 	struct miscdevice misc;
@@ -94,11 +106,12 @@ static irqreturn_t testdev_irq(int irq, void *data)
 	if (!(pending & TESTDEV_INT_DONE))
 		return IRQ_NONE;	/* a shared INTx line */
 	writeq(pending, td->regs + TESTDEV_REG_INT_ACK);
-	complete(&td->done);
+	WRITE_ONCE(td->irq_done, true);
+	wake_up(&td->wait);
 	return IRQ_HANDLED;
 }
 
-/* Poll STATUS until idle; the wait can be killed. */
+/* Poll STATUS until idle; the wait can be killed, and ends on removal. */
 static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 			     u64 *status)
 {
@@ -112,6 +125,8 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 			return -ETIMEDOUT;
 		if (fatal_signal_pending(current))
 			return -EINTR;
+		if (READ_ONCE(td->gone))
+			return -ENODEV;
 		usleep_range(TESTDEV_POLL_US, 2 * TESTDEV_POLL_US);
 	}
 }
@@ -120,7 +135,8 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
  * Copy len bytes from src to dst (bus addresses) and wait for the device to
  * finish, by interrupt where it has one, by polling STATUS otherwise, with a
  * timeout either way. Returns 0 with *out filled in, -EBUSY while an earlier
- * copy is still pending, or -ETIMEDOUT / -EINTR. A copy that did not finish
+ * copy is still pending, or -ETIMEDOUT / -EINTR / -ENODEV (the device is
+ * being removed). A copy that did not finish
  * may still write later: bus mastering goes off until the device is idle,
  * so the buffers can be freed safely.
  */
@@ -148,16 +164,31 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	timeout_ms += min_t(u64, readq(td->regs + TESTDEV_REG_BUSY_DELAY),
 			    TESTDEV_MAX_DELAY_MS);
 	if (irq) {
-		reinit_completion(&td->done);
+		/*
+		 * A copy whose interrupt went unseen (its caller was killed,
+		 * or bus mastering was off) left DONE set; the device signals
+		 * only a new DONE, so clear it first.
+		 */
+		writeq(TESTDEV_INT_DONE, td->regs + TESTDEV_REG_INT_ACK);
+		WRITE_ONCE(td->irq_done, false);
 		doorbell |= TESTDEV_DOORBELL_IRQ;
 	}
 	start = ktime_get();
 	writeq(doorbell, td->regs + TESTDEV_REG_DOORBELL);
 
 	if (irq) {
-		left = wait_for_completion_killable_timeout(&td->done,
-							    msecs_to_jiffies(timeout_ms));
-		ret = left > 0 ? 0 : left ?: -ETIMEDOUT;
+		left = wait_event_killable_timeout(td->wait,
+						   READ_ONCE(td->irq_done) ||
+						   READ_ONCE(td->gone),
+						   msecs_to_jiffies(timeout_ms));
+		ret = left < 0 ? left : 0;
+		/* No interrupt in time: the copy may have ended all the same. */
+		if (!left) {
+			ret = testdev_poll_idle(td, 0, &out->status);
+			if (!ret)
+				dev_warn_ratelimited(&td->pdev->dev,
+						     "completion interrupt missing; polled STATUS\n");
+		}
 	}
 	if (!ret)
 		ret = testdev_poll_idle(td, timeout_ms, &out->status);
@@ -273,6 +304,7 @@ free_src:
 /* The character device: buffers belong to the open file that made them. */
 struct testdev_file {
 	struct testdev *td;
+	struct list_head node;	/* in td->files */
 	struct mutex lock;	/* one ioctl at a time on this file */
 	struct xarray bufs;
 };
@@ -527,6 +559,20 @@ static int testdev_ioc_copy(struct testdev_file *tf, void __user *uarg)
 	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
+static int testdev_ioc_rogue(struct testdev *td, void __user *uarg)
+{
+	struct testdev_rogue req;
+	int ret;
+
+	ret = testdev_get_arg(&req, sizeof(req), uarg);
+	if (ret)
+		return ret;
+	req.aggressive = td->rogue.aggressive;
+	req.copies = td->rogue.copies;
+	req.faults = td->rogue.faults;
+	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
 static int testdev_ioc_master(struct testdev *td, void __user *uarg)
 {
 	struct testdev_master req;
@@ -570,12 +616,17 @@ static long testdev_ioctl_locked(struct testdev_file *tf, unsigned int cmd,
 		return testdev_ioc_copy(tf, uarg);
 	case TESTDEV_IOC_SET_MASTER:
 		return testdev_ioc_master(tf->td, uarg);
+	case TESTDEV_IOC_ROGUE:
+		return testdev_ioc_rogue(tf->td, uarg);
 	default:
 		return -ENOTTY;
 	}
 }
 
-/* Serialized per file, so no ioctl frees a buffer another one is using. */
+/*
+ * Serialized per file, so no ioctl frees a buffer another one is using,
+ * and inside gone_lock, so the device stays bound until it returns.
+ */
 static long testdev_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -583,11 +634,32 @@ static long testdev_ioctl(struct file *file, unsigned int cmd,
 	long ret;
 
 	mutex_lock(&tf->lock);
-	ret = testdev_ioctl_locked(tf, cmd, (void __user *)arg);
+	down_read(&tf->td->gone_lock);
+	if (tf->td->gone)
+		ret = -ENODEV;
+	else
+		ret = testdev_ioctl_locked(tf, cmd, (void __user *)arg);
+	up_read(&tf->td->gone_lock);
 	mutex_unlock(&tf->lock);
 	return ret;
 }
 
+static void testdev_release_td(struct kref *ref)
+{
+	struct testdev *td = container_of(ref, struct testdev, ref);
+
+	mutex_destroy(&td->lock);
+	kfree(td);
+}
+
+static void testdev_put(void *data)
+{
+	struct testdev *td = data;
+
+	kref_put(&td->ref, testdev_release_td);
+}
+
+/* misc_open() holds misc_mtx, so the device is not removed meanwhile. */
 static int testdev_open(struct inode *inode, struct file *file)
 {
 	struct testdev *td = container_of(file->private_data, struct testdev,
@@ -597,25 +669,40 @@ static int testdev_open(struct inode *inode, struct file *file)
 	tf = kzalloc(sizeof(*tf), GFP_KERNEL);
 	if (!tf)
 		return -ENOMEM;
+	kref_get(&td->ref);
 	tf->td = td;
 	mutex_init(&tf->lock);
 	xa_init_flags(&tf->bufs, XA_FLAGS_ALLOC1);
+	down_write(&td->gone_lock);
+	list_add(&tf->node, &td->files);
+	up_write(&td->gone_lock);
 	file->private_data = tf;
 	return 0;
+}
+
+static void testdev_free_buffers(struct testdev_file *tf)
+{
+	struct testdev_buffer *b;
+	unsigned long id;
+
+	xa_for_each(&tf->bufs, id, b)
+		testdev_buffer_free(tf->td, xa_erase(&tf->bufs, id));
 }
 
 /* Copies run inside the ioctl, so none is pending when the file closes. */
 static int testdev_release(struct inode *inode, struct file *file)
 {
 	struct testdev_file *tf = file->private_data;
-	struct testdev_buffer *b;
-	unsigned long id;
+	struct testdev *td = tf->td;
 
-	xa_for_each(&tf->bufs, id, b)
-		testdev_buffer_free(tf->td, b);
+	down_write(&td->gone_lock);
+	list_del(&tf->node);
+	testdev_free_buffers(tf);	/* none left if the device is gone */
+	up_write(&td->gone_lock);
 	xa_destroy(&tf->bufs);
 	mutex_destroy(&tf->lock);
 	kfree(tf);
+	testdev_put(td);
 	return 0;
 }
 
@@ -632,11 +719,50 @@ static void testdev_misc_deregister(void *data)
 	misc_deregister(data);
 }
 
+/*
+ * On removal, after the misc device is gone: end the copy an ioctl may be
+ * waiting for, wait for the ioctls to return, and free every open file's
+ * buffers while the device can still unmap them.
+ */
+static void testdev_remove_files(void *data)
+{
+	struct testdev *td = data;
+	struct testdev_file *tf;
+
+	WRITE_ONCE(td->gone, true);
+	wake_up(&td->wait);
+	down_write(&td->gone_lock);
+	list_for_each_entry(tf, &td->files, node)
+		testdev_free_buffers(tf);
+	up_write(&td->gone_lock);
+}
+
 static void testdev_ida_free(void *data)
 {
 	struct testdev *td = data;
 
 	ida_free(&testdev_ida, td->id);
+}
+
+/*
+ * A device in aggressive mode DMAs from power-on, with no driver: record
+ * what it did, then stop it, since its copies use the registers this driver
+ * programs.
+ */
+static void testdev_stop_rogue(struct testdev *td)
+{
+	struct testdev_rogue *r = &td->rogue;
+
+	r->aggressive = readq(td->regs + TESTDEV_REG_AGGRESSIVE) &
+			TESTDEV_AGGRESSIVE_ON;
+	if (r->aggressive)
+		writeq(0, td->regs + TESTDEV_REG_AGGRESSIVE);
+	r->copies = readq(td->regs + TESTDEV_REG_COPIES);
+	r->faults = readq(td->regs + TESTDEV_REG_FAULTS);
+	if (r->aggressive)
+		dev_warn(&td->pdev->dev,
+			 "device was DMAing on its own before this driver: %llu copies landed, %llu faulted; stopped it\n",
+			 r->copies, r->faults);
 }
 
 /* Interrupts: MSI, or INTx; without either, copies are polled. */
@@ -664,13 +790,21 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct device *dev = &pdev->dev;
 	struct testdev *td;
+	u64 status;
 	int ret;
 
-	td = devm_kzalloc(dev, sizeof(*td), GFP_KERNEL);
+	td = kzalloc(sizeof(*td), GFP_KERNEL);
 	if (!td)
 		return -ENOMEM;
-	td->pdev = pdev;
+	kref_init(&td->ref);
+	init_rwsem(&td->gone_lock);
+	INIT_LIST_HEAD(&td->files);
+	init_waitqueue_head(&td->wait);
 	mutex_init(&td->lock);
+	td->pdev = pdev;
+	ret = devm_add_action_or_reset(dev, testdev_put, td);
+	if (ret)
+		return ret;
 
 	ret = pcim_enable_device(pdev);
 	if (ret)
@@ -687,7 +821,13 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	td->max_size = readq(td->regs + TESTDEV_REG_MAX_SIZE);
 	td->has_result = td->max_size != 0;
-	if (!td->has_result) {
+	if (td->has_result) {
+		testdev_stop_rogue(td);
+		/* A copy an earlier binding left running ends first. */
+		ret = testdev_poll_idle(td, TESTDEV_TIMEOUT_MS, &status);
+		if (ret)
+			return dev_err_probe(dev, -EBUSY, "device stays busy\n");
+	} else {
 		dev_info(dev, "no RESULT register (original device): judging copies by their data\n");
 		td->max_size = TESTDEV_MAX_SIZE_DEFAULT;
 	}
@@ -699,7 +839,6 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 	snprintf(td->name, sizeof(td->name), "pcie-testdev%d", td->id);
-	init_completion(&td->done);
 	testdev_setup_irq(td);
 
 	if (selftest) {
@@ -708,6 +847,9 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 			return dev_err_probe(dev, ret, "self test failed\n");
 	}
 
+	ret = devm_add_action_or_reset(dev, testdev_remove_files, td);
+	if (ret)
+		return ret;
 	/* Last: from here user space can reach the device. */
 	td->misc.minor = MISC_DYNAMIC_MINOR;
 	td->misc.name = td->name;

@@ -14,7 +14,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define TESTDEV_IOCTL_VERSION	1
+#define TESTDEV_IOCTL_VERSION	2	/* 2: TESTDEV_IOC_ROGUE */
 #define TESTDEV_IOC_MAGIC	0xb7
 
 /* Buffers an open file may hold at once. */
@@ -96,6 +96,17 @@ struct testdev_master {
 	__u32 enable;		/* 0 or 1: the device's bus mastering */
 };
 
+/*
+ * What the device did on its own before the driver took it: a device in
+ * aggressive mode DMAs from power-on. The driver stops it at probe.
+ */
+struct testdev_rogue {
+	__u32 argsz;
+	__u32 aggressive;	/* out: 1 if it was in aggressive mode */
+	__u64 copies;		/* out: COPIES then: DMAs that landed */
+	__u64 faults;		/* out: FAULTS then: DMAs the IOMMU refused */
+};
+
 #define TESTDEV_IOC_INFO	_IOWR(TESTDEV_IOC_MAGIC, 0, struct testdev_info)
 #define TESTDEV_IOC_BUF_ALLOC	_IOWR(TESTDEV_IOC_MAGIC, 1, struct testdev_buf_alloc)
 #define TESTDEV_IOC_BUF_FREE	_IOW(TESTDEV_IOC_MAGIC, 2, struct testdev_buf_ref)
@@ -104,5 +115,6 @@ struct testdev_master {
 #define TESTDEV_IOC_BUF_READ	_IOW(TESTDEV_IOC_MAGIC, 5, struct testdev_buf_io)
 #define TESTDEV_IOC_COPY	_IOWR(TESTDEV_IOC_MAGIC, 6, struct testdev_copy)
 #define TESTDEV_IOC_SET_MASTER	_IOW(TESTDEV_IOC_MAGIC, 7, struct testdev_master)
+#define TESTDEV_IOC_ROGUE	_IOWR(TESTDEV_IOC_MAGIC, 8, struct testdev_rogue)
 
 #endif /* TESTDEV_IOCTL_H */
