@@ -135,16 +135,30 @@ audit_observed() {
     if [ "$2" = domain ]; then
         v=$(sed -n 's/^audit # pcie-testdev0: IOMMU [a-z]*, domain \(.*\)$/\1/p' "$f" 2>/dev/null)
     else
-        v=$(sed -n "s/^audit \(not \)\{0,1\}ok [0-9]* pcie-testdev0: $2 # expected [a-z]*, observed \([a-z]*\);.*/\2/p" "$f" 2>/dev/null)
+        v=$(sed -n "s/^audit \(not \)\{0,1\}ok [0-9]* pcie-testdev0: $2 # expected [a-z-]*, observed \([a-z-]*\);.*/\2/p" "$f" 2>/dev/null)
     fi
     echo "${v:-missing}"
 }
-# audit_boot_all: boot every configuration in audit mode, two at a time.
+# audit_detail CONFIG ROW: what the guest of audit-CONFIG said about ROW.
+audit_detail() {
+    sed -n "s/^audit .* pcie-testdev0: $2 # [^;]*; //p" "$OUT/vm/audit-$1/results.txt" 2>/dev/null
+}
+# audit_json_observed CONFIG: "ROW OBSERVED" lines from testdevctl audit --json.
+audit_json_observed() {
+    sed -n 's/^json //p' "$OUT/vm/audit-$1/results.txt" 2>/dev/null |
+        jq -r '.[] | "\(.scenario) \(.observed // "skip")"'
+}
+# A rogue device, as in the seed README: aggressive mode from power-on,
+# copying one byte of low RAM into another every 100 ms.
+ROGUE=",aggressive=on,srcaddr=0x0009f000,dstaddr=0x0009fb00,size=1,aggression_delay_ms=100"
+
+# audit_boot_all: boot every configuration in audit mode, two at a time,
+# each with a rogue device that the driver stops at probe.
 audit_boot_all() {
     local configs c i rc=0
     read -ra configs < <(audit_configs)
     for ((i = 0; i < ${#configs[@]}; i++)); do
-        vm_start "audit-${configs[i]}" "${configs[i]}" audit 1 ""
+        vm_start "audit-${configs[i]}" "${configs[i]}" audit 1 "$ROGUE"
         # Two at a time: wait for each pair, and for the last one.
         if ((i % 2 == 1 || i == ${#configs[@]} - 1)); then
             for c in "${configs[@]:i - i % 2:i % 2 + 1}"; do

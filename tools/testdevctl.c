@@ -7,6 +7,8 @@
  *                                         (SRC, DST: dma | phys | ADDR)
  *   testdevctl audit [--ktap|--json]      what the IOMMU blocks, per device
  *   testdevctl check-ioctls [DEV]         the driver refuses bad arguments
+ *   testdevctl check-remove [DEV]         killing a copy and unbinding the
+ *                                         driver under an open file are safe
  *
  * The audit runs each scenario on every device it finds, tells the IOMMU
  * configuration from sysfs, and prints scenario, expected, observed and
@@ -21,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +38,9 @@
 #define DST_FILL	0xc3
 /* A bus address no IOMMU domain maps, but RAM when nothing translates. */
 #define NEVER_MAPPED	0x1000000ULL
+/* How long to watch a stale handle, and when to try it "later". */
+#define STALE_WATCH_MS	200
+#define STALE_LATER_MS	1000
 
 static const char *const result_names[] = TESTDEV_RESULT_NAMES;
 
@@ -140,6 +147,22 @@ static int do_copy(int fd, struct testdev_addr src, struct testdev_addr dst,
 	return ioctl(fd, TESTDEV_IOC_COPY, c) ? -errno : 0;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 static void set_master(int fd, int on)
 {
 	struct testdev_master m = { .argsz = sizeof(m), .enable = on };
@@ -198,7 +221,8 @@ static void detect_iommu(const char *misc, struct iommu_cfg *cfg)
 /* One scenario's outcome: "allowed" or "blocked", plus a detail. */
 struct outcome {
 	const char *observed;
-	char detail[160];
+	const char *skip;	/* why the scenario could not run */
+	char detail[192];
 };
 
 /*
@@ -344,35 +368,94 @@ static void s_subpage(int fd, struct outcome *o)
 }
 
 /*
- * Stale IOVA: use a streaming mapping once (so the IOMMU caches it),
- * unmap it, and read through the old handle at once. Lazy invalidation
- * leaves a window in which this lands; strict mode closes it.
+ * Stale IOVA: a streaming mapping used once (so the IOMMU caches it), then
+ * unmapped, keeping its old handle. Lazy invalidation leaves a window in
+ * which the device still reaches the buffer; strict mode closes it.
  */
-static void s_stale_iova(int fd, struct outcome *o)
+static int stale_setup(int fd, struct buf *s, struct buf *d,
+		       struct outcome *o)
 {
 	struct testdev_copy c;
-	struct buf s, d;
 	int ret;
 
-	alloc_pair(fd, &s, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE, 0,
-		   &d, TESTDEV_BUF_COHERENT, 0);
-	buf_fill(fd, &s, 0, SRC_FILL, PAGE);
-	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
-		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c);
+	alloc_pair(fd, s, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE, 0,
+		   d, TESTDEV_BUF_COHERENT, 0);
+	buf_fill(fd, s, 0, SRC_FILL, PAGE);
+	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, s, 0),
+		      addr_of(TESTDEV_ADDR_DMA, d, 0), PAGE, &c);
 	if (ret || c.result != TESTDEV_RESULT_OK) {
 		/* Without a first copy that landed there is nothing to test. */
 		o->observed = "error";
 		describe(o, ret, &c);
-		goto out;
+		free_pair(fd, s, d);
+		return -1;
 	}
-	buf_ref(fd, TESTDEV_IOC_BUF_UNMAP, &s);
-	buf_fill(fd, &d, 0, DST_FILL, PAGE);
-	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
-		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c);
-	o->observed = judge(ret, &c, buf_holds(fd, &d, 0, SRC_FILL, PAGE),
-			    buf_holds(fd, &d, 0, DST_FILL, PAGE));
+	buf_ref(fd, TESTDEV_IOC_BUF_UNMAP, s);
+	return 0;
+}
+
+/* One page through the stale handle: "allowed" or "blocked". */
+static const char *stale_copy(int fd, struct buf *s, struct buf *d,
+			      struct outcome *o)
+{
+	struct testdev_copy c;
+	int ret;
+
+	buf_fill(fd, d, 0, DST_FILL, PAGE);
+	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, s, 0),
+		      addr_of(TESTDEV_ADDR_DMA, d, 0), PAGE, &c);
 	describe(o, ret, &c);
-out:
+	return judge(ret, &c, buf_holds(fd, d, 0, SRC_FILL, PAGE),
+		     buf_holds(fd, d, 0, DST_FILL, PAGE));
+}
+
+/*
+ * Through the old handle at once, and again until it is refused or
+ * STALE_WATCH_MS have passed: the window's measured length.
+ */
+static void s_stale_iova(int fd, struct outcome *o)
+{
+	uint64_t start, last = 0, end;
+	const char *v;
+	struct buf s, d;
+	char first[sizeof(o->detail)];
+	int n = 0;
+
+	if (stale_setup(fd, &s, &d, o))
+		return;
+	start = now_ns();
+	o->observed = stale_copy(fd, &s, &d, o);
+	strcpy(first, o->detail);
+	for (v = o->observed; !strcmp(v, "allowed"); v = stale_copy(fd, &s, &d, o)) {
+		last = now_ns();
+		n++;
+		if (last - start > STALE_WATCH_MS * 1000000ULL)
+			break;
+	}
+	end = now_ns();
+	if (!n)
+		snprintf(o->detail, sizeof(o->detail), "%s; refused at once",
+			 first);
+	else if (!strcmp(v, "allowed"))
+		snprintf(o->detail, sizeof(o->detail),
+			 "%s; still landing %llu ms after the unmap (%d copies)",
+			 first, (unsigned long long)(last - start) / 1000000, n);
+	else
+		snprintf(o->detail, sizeof(o->detail),
+			 "%s; window %.1f-%.1f ms after the unmap (%d copies landed), then %s",
+			 first, (last - start) / 1e6, (end - start) / 1e6, n, v);
+	free_pair(fd, &s, &d);
+}
+
+/* Through the old handle STALE_LATER_MS after the unmap. */
+static void s_stale_later(int fd, struct outcome *o)
+{
+	struct buf s, d;
+
+	if (stale_setup(fd, &s, &d, o))
+		return;
+	sleep_ms(STALE_LATER_MS);
+	o->observed = stale_copy(fd, &s, &d, o);
 	free_pair(fd, &s, &d);
 }
 
@@ -381,6 +464,32 @@ static void s_no_master(int fd, struct outcome *o)
 	set_master(fd, 0);
 	coherent_copy(fd, TESTDEV_ADDR_DMA, o);
 	set_master(fd, 1);
+}
+
+/*
+ * A rogue device before any driver: aggressive mode from power-on. The
+ * driver stopped it at probe and kept its counters: copies that landed
+ * (before the kernel turned translation on) and copies that faulted.
+ */
+static void s_rogue(int fd, struct outcome *o)
+{
+	struct testdev_rogue r = { .argsz = sizeof(r) };
+
+	if (ioctl(fd, TESTDEV_IOC_ROGUE, &r))
+		die("rogue counters: %s", strerror(errno));
+	if (!r.aggressive)
+		o->skip = "the device was not in aggressive mode at probe";
+	else if (r.copies && r.faults)
+		o->observed = "lands-early";
+	else if (r.copies)
+		o->observed = "allowed";
+	else if (r.faults)
+		o->observed = "blocked";
+	else
+		o->observed = "idle";
+	snprintf(o->detail, sizeof(o->detail),
+		 "%llu copies landed, then %llu faulted, before the driver stopped it",
+		 (unsigned long long)r.copies, (unsigned long long)r.faults);
 }
 
 struct scenario {
@@ -401,7 +510,9 @@ static const struct scenario scenarios[] = {
 	{ "write-to-device-readonly", s_write_readonly, "allowed", "blocked" },
 	{ "subpage-exposure", s_subpage, "leaks", "leaks" },
 	{ "stale-iova", s_stale_iova, "allowed", "blocked" },
+	{ "stale-iova-later", s_stale_later, "allowed", "blocked" },
 	{ "bus-master-off", s_no_master, "blocked", "blocked" },
+	{ "rogue-before-driver", s_rogue, "allowed", "lands-early" },
 };
 
 static const char *expected(const struct scenario *s,
@@ -455,7 +566,7 @@ static int audit(enum format fmt)
 {
 	const int count = sizeof(scenarios) / sizeof(scenarios[0]);
 	char names[16][32];
-	int ndev, i, k, failed = 0, test = 0;
+	int ndev, i, k, failed = 0, skipped = 0, test = 0;
 
 	ndev = list_devices(names, 16);
 	if (!ndev)
@@ -483,9 +594,23 @@ static int audit(enum format fmt)
 			int pass;
 
 			s->run(fd, &o);
+			test++;
+			if (o.skip) {
+				skipped++;
+				if (fmt == TABLE)
+					printf("%-26s %-9s %-12s SKIP  (%s)\n",
+					       s->name, want, "-", o.skip);
+				else if (fmt == KTAP)
+					printf("ok %d %s: %s # SKIP %s\n", test,
+					       names[k], s->name, o.skip);
+				else
+					printf("%s\n {\"device\": \"%s\", \"scenario\": \"%s\", \"skip\": \"%s\"}",
+					       test > 1 ? "," : "", names[k],
+					       s->name, o.skip);
+				continue;
+			}
 			pass = !strcmp(o.observed, want);
 			failed += !pass;
-			test++;
 			if (fmt == TABLE)
 				printf("%-26s %-9s %-12s %s  (%s)\n", s->name,
 				       want, o.observed, pass ? "PASS" : "FAIL",
@@ -505,7 +630,8 @@ static int audit(enum format fmt)
 	if (fmt == JSON)
 		printf("\n]\n");
 	else if (fmt == TABLE)
-		printf("%d passed, %d failed\n", test - failed, failed);
+		printf("%d passed, %d failed, %d skipped\n",
+		       test - failed - skipped, failed, skipped);
 	return failed ? 1 : 0;
 }
 
@@ -667,6 +793,12 @@ static int check_ioctls(const char *dev)
 	EXPECT("unmap-coherent", ioctl(fd, TESTDEV_IOC_BUF_UNMAP, &ref), EINVAL);
 	EXPECT("master-not-0-or-1", ioctl(fd, TESTDEV_IOC_SET_MASTER, &m),
 	       EINVAL);
+	{
+		struct testdev_rogue r = { .argsz = sizeof(r) + 8 };
+
+		EXPECT("rogue-wrong-argsz", ioctl(fd, TESTDEV_IOC_ROGUE, &r),
+		       EINVAL);
+	}
 	for (nbufs = 2; nbufs < TESTDEV_MAX_BUFFERS; nbufs++)
 		if (buf_alloc(fd, &many[nbufs], TESTDEV_BUF_UNMAPPED, 0, 64, 0))
 			break;
@@ -683,6 +815,139 @@ static int check_ioctls(const char *dev)
 #undef EXPECT
 }
 
+/* Write one line to a sysfs file; 0 or -errno. */
+static int sysfs_write(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Start a page copy between s and d in a child; returns its pid. */
+static pid_t copy_in_child(int fd, struct buf *s, struct buf *d)
+{
+	struct testdev_copy c;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(-do_copy(fd, addr_of(TESTDEV_ADDR_DMA, s, 0),
+			       addr_of(TESTDEV_ADDR_DMA, d, 0), PAGE, &c));
+	return pid;
+}
+
+/*
+ * testdevctl check-remove [DEV]: a copy killed while pending, and the
+ * driver unbound while a copy is pending on an open file, as KTAP. The
+ * device needs busy_delay_ms of about 2000, so that the copies are still
+ * pending when the test acts; after the unbind it binds the driver again.
+ */
+static int check_remove(const char *dev)
+{
+	struct testdev_info inf = { .argsz = sizeof(inf) };
+	char path[256], link[256], *bdf;
+	int fd = open_dev(dev), n = 0, failed = 0, status, ret, i;
+	struct testdev_copy c;
+	struct buf s, d;
+	uint64_t t;
+	ssize_t len;
+	pid_t pid;
+
+#define CHECK(name, cond, fmt, ...) do {				\
+		int ok_ = (cond);					\
+		n++;							\
+		failed += !ok_;						\
+		printf("%s %d %s # " fmt "\n", ok_ ? "ok" : "not ok",	\
+		       n, name, ##__VA_ARGS__);				\
+	} while (0)
+
+	snprintf(path, sizeof(path), "/sys/class/misc/%s/device", dev);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len < 0)
+		die("%s: %s", path, strerror(errno));
+	link[len] = '\0';
+	bdf = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+	printf("KTAP version 1\n# %s is %s\n", dev, bdf);
+
+	/* A copier killed mid-copy returns at once and leaves bus mastering off. */
+	alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0, &d, TESTDEV_BUF_COHERENT, 0);
+	pid = copy_in_child(fd, &s, &d);
+	sleep_ms(200);
+	t = now_ns();
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	t = (now_ns() - t) / 1000000;
+	CHECK("kill-pending-copy", WIFSIGNALED(status) && t < 1000,
+	      "the copier died in %llu ms", (unsigned long long)t);
+	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
+		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c);
+	CHECK("copy-while-killed-copy-pends", ret == -EBUSY, "errno %s, want %s",
+	      strerror(-ret), strerror(EBUSY));
+	/* Bus mastering comes back only once the device is idle. */
+	for (i = 0; i < 50; i++) {
+		struct testdev_master m = { .argsz = sizeof(m), .enable = 1 };
+
+		if (!ioctl(fd, TESTDEV_IOC_SET_MASTER, &m))
+			break;
+		sleep_ms(100);
+	}
+	{
+		struct outcome o = { 0 };
+
+		copy_page(fd, TESTDEV_ADDR_DMA, &s, &d, &o);
+		CHECK("copy-after-killed-copy-ended", !strcmp(o.observed, "allowed"),
+		      "%s after %d00 ms; %s", o.observed, i, o.detail);
+	}
+
+	/* Unbind with a copy pending and buffers allocated. */
+	pid = copy_in_child(fd, &s, &d);
+	sleep_ms(200);
+	t = now_ns();
+	ret = sysfs_write("/sys/bus/pci/drivers/testdev_driver/unbind", bdf);
+	t = (now_ns() - t) / 1000000;
+	CHECK("unbind-with-copy-pending", !ret && t < 1000,
+	      "unbind: %s in %llu ms", strerror(-ret), (unsigned long long)t);
+	waitpid(pid, &status, 0);
+	CHECK("pending-copy-ends-with-ENODEV",
+	      WIFEXITED(status) && WEXITSTATUS(status) == ENODEV,
+	      "the copier exited with %s", WIFEXITED(status) ?
+	      strerror(WEXITSTATUS(status)) : "a signal");
+	ret = ioctl(fd, TESTDEV_IOC_INFO, &inf) ? errno : 0;
+	CHECK("ioctl-after-unbind", ret == ENODEV, "errno %s, want %s",
+	      strerror(ret), strerror(ENODEV));
+	ret = ioctl(fd, TESTDEV_IOC_BUF_FREE,
+		    &(struct testdev_buf_ref){ .argsz = 8, .id = s.id }) ? errno : 0;
+	CHECK("buffer-free-after-unbind", ret == ENODEV, "errno %s, want %s",
+	      strerror(ret), strerror(ENODEV));
+	ret = close(fd) ? errno : 0;
+	CHECK("close-after-unbind", !ret, "close: %s", strerror(ret));
+
+	/* Bound again, the device works. */
+	ret = sysfs_write("/sys/bus/pci/drivers/testdev_driver/bind", bdf);
+	CHECK("bind-again", !ret, "bind: %s", strerror(-ret));
+	snprintf(path, sizeof(path), "/dev/%s", dev);
+	for (i = 0; i < 20 && access(path, F_OK); i++)
+		sleep_ms(100);
+	fd = open_dev(dev);
+	{
+		struct outcome o = { 0 };
+
+		coherent_copy(fd, TESTDEV_ADDR_DMA, &o);
+		CHECK("copy-after-rebind", !strcmp(o.observed, "allowed"),
+		      "%s; %s", o.observed, o.detail);
+	}
+	close(fd);
+	printf("1..%d\n", n);
+	return failed ? 1 : 0;
+#undef CHECK
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "info"))
@@ -691,6 +956,8 @@ int main(int argc, char **argv)
 		return copy_cmd(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "check-ioctls"))
 		return check_ioctls(argc > 2 ? argv[2] : "pcie-testdev0");
+	if (argc >= 2 && !strcmp(argv[1], "check-remove"))
+		return check_remove(argc > 2 ? argv[2] : "pcie-testdev0");
 	if (argc >= 2 && !strcmp(argv[1], "audit")) {
 		if (argc == 2)
 			return audit(TABLE);
@@ -699,6 +966,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[2], "--json"))
 			return audit(JSON);
 	}
-	fprintf(stderr, "usage: testdevctl info | copy SRC DST SIZE [DEV] | audit [--ktap|--json]\n");
+	fprintf(stderr, "usage: testdevctl info | copy SRC DST SIZE [DEV] | audit [--ktap|--json] |\n"
+		"                  check-ioctls [DEV] | check-remove [DEV]\n");
 	return 2;
 }
