@@ -67,9 +67,10 @@ static DEFINE_IDA(testdev_ida);
  */
 struct testdev {
 	struct kref ref;	/* probe's, and one per open file */
-	struct rw_semaphore gone_lock;	/* ioctls read, removal writes */
+	struct rw_semaphore gone_lock;	/* ioctls, release read; removal writes */
 	bool gone;		/* unbound: no more register access */
-	struct list_head files;	/* open files, under gone_lock */
+	struct mutex files_lock;	/* protects files */
+	struct list_head files;	/* open files */
 	struct pci_dev *pdev;
 	void __iomem *regs;
 	struct mutex lock;	/* one copy at a time */
@@ -633,13 +634,17 @@ static long testdev_ioctl(struct file *file, unsigned int cmd,
 	struct testdev_file *tf = file->private_data;
 	long ret;
 
-	mutex_lock(&tf->lock);
-	down_read(&tf->td->gone_lock);
-	if (tf->td->gone)
+	if (mutex_lock_killable(&tf->lock))
+		return -EINTR;
+	ret = down_read_killable(&tf->td->gone_lock);
+	if (ret)
+		goto unlock;
+	if (READ_ONCE(tf->td->gone))
 		ret = -ENODEV;
 	else
 		ret = testdev_ioctl_locked(tf, cmd, (void __user *)arg);
 	up_read(&tf->td->gone_lock);
+unlock:
 	mutex_unlock(&tf->lock);
 	return ret;
 }
@@ -648,6 +653,7 @@ static void testdev_release_td(struct kref *ref)
 {
 	struct testdev *td = container_of(ref, struct testdev, ref);
 
+	mutex_destroy(&td->files_lock);
 	mutex_destroy(&td->lock);
 	kfree(td);
 }
@@ -673,9 +679,9 @@ static int testdev_open(struct inode *inode, struct file *file)
 	tf->td = td;
 	mutex_init(&tf->lock);
 	xa_init_flags(&tf->bufs, XA_FLAGS_ALLOC1);
-	down_write(&td->gone_lock);
+	mutex_lock(&td->files_lock);
 	list_add(&tf->node, &td->files);
-	up_write(&td->gone_lock);
+	mutex_unlock(&td->files_lock);
 	file->private_data = tf;
 	return 0;
 }
@@ -695,10 +701,13 @@ static int testdev_release(struct inode *inode, struct file *file)
 	struct testdev_file *tf = file->private_data;
 	struct testdev *td = tf->td;
 
-	down_write(&td->gone_lock);
+	/* Shared: no ioctl of this file runs, and removal waits for us. */
+	down_read(&td->gone_lock);
+	mutex_lock(&td->files_lock);
 	list_del(&tf->node);
+	mutex_unlock(&td->files_lock);
 	testdev_free_buffers(tf);	/* none left if the device is gone */
-	up_write(&td->gone_lock);
+	up_read(&td->gone_lock);
 	xa_destroy(&tf->bufs);
 	mutex_destroy(&tf->lock);
 	kfree(tf);
@@ -732,8 +741,10 @@ static void testdev_remove_files(void *data)
 	WRITE_ONCE(td->gone, true);
 	wake_up(&td->wait);
 	down_write(&td->gone_lock);
+	mutex_lock(&td->files_lock);
 	list_for_each_entry(tf, &td->files, node)
 		testdev_free_buffers(tf);
+	mutex_unlock(&td->files_lock);
 	up_write(&td->gone_lock);
 }
 
@@ -747,7 +758,7 @@ static void testdev_ida_free(void *data)
 /*
  * A device in aggressive mode DMAs from power-on, with no driver: record
  * what it did, then stop it, since its copies use the registers this driver
- * programs.
+ * programs. The original device has AGGRESSIVE too; its counters read 0.
  */
 static void testdev_stop_rogue(struct testdev *td)
 {
@@ -798,6 +809,7 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENOMEM;
 	kref_init(&td->ref);
 	init_rwsem(&td->gone_lock);
+	mutex_init(&td->files_lock);
 	INIT_LIST_HEAD(&td->files);
 	init_waitqueue_head(&td->wait);
 	mutex_init(&td->lock);
@@ -816,21 +828,23 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
 	if (ret)
 		return dev_err_probe(dev, ret, "no usable DMA mask\n");
-	pci_set_master(pdev);
 	pci_set_drvdata(pdev, td);
 
 	td->max_size = readq(td->regs + TESTDEV_REG_MAX_SIZE);
 	td->has_result = td->max_size != 0;
-	if (td->has_result) {
-		testdev_stop_rogue(td);
-		/* A copy an earlier binding left running ends first. */
-		ret = testdev_poll_idle(td, TESTDEV_TIMEOUT_MS, &status);
-		if (ret)
-			return dev_err_probe(dev, -EBUSY, "device stays busy\n");
-	} else {
+	if (!td->has_result) {
 		dev_info(dev, "no RESULT register (original device): judging copies by their data\n");
 		td->max_size = TESTDEV_MAX_SIZE_DEFAULT;
 	}
+	testdev_stop_rogue(td);
+	/*
+	 * A copy an earlier binding abandoned (its buffers are gone) must end
+	 * before bus mastering comes back; without it, it ends as a fault.
+	 */
+	ret = testdev_poll_idle(td, TESTDEV_TIMEOUT_MS, &status);
+	if (ret)
+		return dev_err_probe(dev, ret, "device stays busy\n");
+	pci_set_master(pdev);
 
 	td->id = ida_alloc(&testdev_ida, GFP_KERNEL);
 	if (td->id < 0)
