@@ -177,6 +177,7 @@ struct iommu_cfg {
 	char domain[16];	/* DMA, DMA-FQ, identity, blocked or none */
 	bool translated;	/* DMA or DMA-FQ */
 	bool lazy;		/* DMA-FQ: invalidation deferred */
+	char cmdline[256];	/* the kernel's IOMMU options, or "-" */
 };
 
 static void read_line(const char *path, char *buf, size_t len)
@@ -189,6 +190,30 @@ static void read_line(const char *path, char *buf, size_t len)
 	if (fgets(buf, len, f))
 		buf[strcspn(buf, "\n")] = '\0';
 	fclose(f);
+}
+
+/* The IOMMU options on the kernel command line, space-separated. */
+static void iommu_options(char *out, size_t len)
+{
+	static const char *const prefixes[] = {
+		"intel_iommu=", "amd_iommu=", "iommu=", "iommu.",
+	};
+	char line[4096], *tok, *save;
+	size_t i, used = 0;
+
+	out[0] = '\0';
+	read_line("/proc/cmdline", line, sizeof(line));
+	for (tok = strtok_r(line, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save))
+		for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+			if (!strncmp(tok, prefixes[i], strlen(prefixes[i])) &&
+			    used + strlen(tok) + 2 < len) {
+				used += sprintf(out + used, "%s%s",
+						used ? " " : "", tok);
+				break;
+			}
+	if (!used)
+		snprintf(out, len, "-");
 }
 
 static void detect_iommu(const char *misc, struct iommu_cfg *cfg)
@@ -216,6 +241,7 @@ static void detect_iommu(const char *misc, struct iommu_cfg *cfg)
 		strcpy(cfg->domain, "none");
 	cfg->lazy = !strcmp(cfg->domain, "DMA-FQ");
 	cfg->translated = cfg->lazy || !strcmp(cfg->domain, "DMA");
+	iommu_options(cfg->cmdline, sizeof(cfg->cmdline));
 }
 
 /* One scenario's outcome: "allowed" or "blocked", plus a detail. */
@@ -581,12 +607,12 @@ static int audit(enum format fmt)
 
 		detect_iommu(names[k], &cfg);
 		if (fmt == TABLE)
-			printf("%s: IOMMU %s, domain %s\n%-26s %-9s %-12s %s\n",
-			       names[k], cfg.vendor, cfg.domain, "scenario",
-			       "expected", "observed", "verdict");
+			printf("%s: IOMMU %s, domain %s, kernel options %s\n%-26s %-9s %-12s %s\n",
+			       names[k], cfg.vendor, cfg.domain, cfg.cmdline,
+			       "scenario", "expected", "observed", "verdict");
 		if (fmt == KTAP)
-			printf("# %s: IOMMU %s, domain %s\n", names[k],
-			       cfg.vendor, cfg.domain);
+			printf("# %s: IOMMU %s, domain %s, kernel options %s\n",
+			       names[k], cfg.vendor, cfg.domain, cfg.cmdline);
 		for (i = 0; i < count; i++) {
 			const struct scenario *s = &scenarios[i];
 			const char *want = expected(s, &cfg);
@@ -620,10 +646,11 @@ static int audit(enum format fmt)
 				       pass ? "ok" : "not ok", test, names[k],
 				       s->name, want, o.observed, o.detail);
 			else
-				printf("%s\n {\"device\": \"%s\", \"iommu\": \"%s\", \"domain\": \"%s\", \"scenario\": \"%s\", \"expected\": \"%s\", \"observed\": \"%s\", \"pass\": %s, \"detail\": \"%s\"}",
+				printf("%s\n {\"device\": \"%s\", \"iommu\": \"%s\", \"domain\": \"%s\", \"options\": \"%s\", \"scenario\": \"%s\", \"expected\": \"%s\", \"observed\": \"%s\", \"pass\": %s, \"detail\": \"%s\"}",
 				       test > 1 ? "," : "", names[k], cfg.vendor,
-				       cfg.domain, s->name, want, o.observed,
-				       pass ? "true" : "false", o.detail);
+				       cfg.domain, cfg.cmdline, s->name, want,
+				       o.observed, pass ? "true" : "false",
+				       o.detail);
 		}
 		close(fd);
 	}
