@@ -7,8 +7,9 @@
  *                                         (SRC, DST: dma | phys | ADDR)
  *   testdevctl audit [--ktap|--json]      what the IOMMU blocks, per device
  *   testdevctl check-ioctls [DEV]         the driver refuses bad arguments
- *   testdevctl check-remove [DEV]         killing a copy and unbinding the
- *                                         driver under an open file are safe
+ *   testdevctl check-remove [DEV]         killing a copy, unbinding the driver
+ *                                         and removing the device under an
+ *                                         open file are safe
  *
  * The audit runs each scenario on every device it finds, tells the IOMMU
  * configuration from sysfs, and prints scenario, expected, observed and
@@ -870,10 +871,11 @@ static pid_t copy_in_child(int fd, struct buf *s, struct buf *d)
 }
 
 /*
- * testdevctl check-remove [DEV]: a copy killed while pending, and the
- * driver unbound while a copy is pending on an open file, as KTAP. The
+ * testdevctl check-remove [DEV]: a copy killed while pending; then, with a
+ * copy pending on an open file, the driver unbound and the device removed
+ * (as by hot unplug), each followed by bringing it back; as KTAP. The
  * device needs busy_delay_ms of about 2000, so that the copies are still
- * pending when the test acts; after the unbind it binds the driver again.
+ * pending when the test acts.
  */
 static int check_remove(const char *dev)
 {
@@ -886,6 +888,17 @@ static int check_remove(const char *dev)
 	ssize_t len;
 	pid_t pid;
 
+	static const struct {
+		const char *name, *detach, *detach_arg, *attach, *attach_arg;
+	} ways[] = {
+		{ "unbind", "/sys/bus/pci/drivers/testdev_driver/unbind", NULL,
+		  "/sys/bus/pci/drivers/testdev_driver/bind", NULL },
+		{ "remove", "/sys/bus/pci/devices/%s/remove", "1",
+		  "/sys/bus/pci/rescan", "1" },
+	}, *way;
+	char tname[64];
+
+#define NAME(what) (snprintf(tname, sizeof(tname), "%s-%s", way->name, what), tname)
 #define CHECK(name, cond, fmt, ...) do {				\
 		int ok_ = (cond);					\
 		n++;							\
@@ -932,47 +945,62 @@ static int check_remove(const char *dev)
 		      "%s after %d00 ms; %s", o.observed, i, o.detail);
 	}
 
-	/* Unbind with a copy pending and buffers allocated. */
-	pid = copy_in_child(fd, &s, &d);
-	sleep_ms(200);
-	t = now_ns();
-	ret = sysfs_write("/sys/bus/pci/drivers/testdev_driver/unbind", bdf);
-	t = (now_ns() - t) / 1000000;
-	CHECK("unbind-with-copy-pending", !ret && t < 1000,
-	      "unbind: %s in %llu ms", strerror(-ret), (unsigned long long)t);
-	waitpid(pid, &status, 0);
-	CHECK("pending-copy-ends-with-ENODEV",
-	      WIFEXITED(status) && WEXITSTATUS(status) == ENODEV,
-	      "the copier exited with %s", WIFEXITED(status) ?
-	      strerror(WEXITSTATUS(status)) : "a signal");
-	ret = ioctl(fd, TESTDEV_IOC_INFO, &inf) ? errno : 0;
-	CHECK("ioctl-after-unbind", ret == ENODEV, "errno %s, want %s",
-	      strerror(ret), strerror(ENODEV));
-	ret = ioctl(fd, TESTDEV_IOC_BUF_FREE,
-		    &(struct testdev_buf_ref){ .argsz = 8, .id = s.id }) ? errno : 0;
-	CHECK("buffer-free-after-unbind", ret == ENODEV, "errno %s, want %s",
-	      strerror(ret), strerror(ENODEV));
-	ret = close(fd) ? errno : 0;
-	CHECK("close-after-unbind", !ret, "close: %s", strerror(ret));
-
-	/* Bound again, the device works. */
-	ret = sysfs_write("/sys/bus/pci/drivers/testdev_driver/bind", bdf);
-	CHECK("bind-again", !ret, "bind: %s", strerror(-ret));
-	snprintf(path, sizeof(path), "/dev/%s", dev);
-	for (i = 0; i < 20 && access(path, F_OK); i++)
-		sleep_ms(100);
-	fd = open_dev(dev);
-	{
-		struct outcome o = { 0 };
-
-		coherent_copy(fd, TESTDEV_ADDR_DMA, &o);
-		CHECK("copy-after-rebind", !strcmp(o.observed, "allowed"),
-		      "%s; %s", o.observed, o.detail);
-	}
 	close(fd);
+
+	/*
+	 * The device goes away with a copy pending and buffers allocated:
+	 * the driver unbound, then the device removed as by hot unplug.
+	 * Then it comes back, and works.
+	 */
+	for (way = ways; way < ways + 2; way++) {
+		snprintf(path, sizeof(path), way->detach, bdf);
+		fd = open_dev(dev);
+		alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
+			   &d, TESTDEV_BUF_COHERENT, 0);
+		pid = copy_in_child(fd, &s, &d);
+		sleep_ms(200);
+		t = now_ns();
+		ret = sysfs_write(path, way->detach_arg ?: bdf);
+		t = (now_ns() - t) / 1000000;
+		CHECK(NAME("with-copy-pending"), !ret && t < 1000,
+		      "%s: %s in %llu ms", path, strerror(-ret),
+		      (unsigned long long)t);
+		waitpid(pid, &status, 0);
+		CHECK(NAME("pending-copy-ends-with-ENODEV"),
+		      WIFEXITED(status) && WEXITSTATUS(status) == ENODEV,
+		      "the copier exited with %s", WIFEXITED(status) ?
+		      strerror(WEXITSTATUS(status)) : "a signal");
+		ret = ioctl(fd, TESTDEV_IOC_INFO, &inf) ? errno : 0;
+		CHECK(NAME("then-ioctl"), ret == ENODEV, "errno %s, want %s",
+		      strerror(ret), strerror(ENODEV));
+		ret = ioctl(fd, TESTDEV_IOC_BUF_FREE,
+			    &(struct testdev_buf_ref){ .argsz = 8, .id = s.id }) ?
+		      errno : 0;
+		CHECK(NAME("then-buffer-free"), ret == ENODEV,
+		      "errno %s, want %s", strerror(ret), strerror(ENODEV));
+		ret = close(fd) ? errno : 0;
+		CHECK(NAME("then-close"), !ret, "close: %s", strerror(ret));
+
+		ret = sysfs_write(way->attach, way->attach_arg ?: bdf);
+		CHECK(NAME("back"), !ret, "%s: %s", way->attach,
+		      strerror(-ret));
+		snprintf(path, sizeof(path), "/dev/%s", dev);
+		for (i = 0; i < 30 && access(path, F_OK); i++)
+			sleep_ms(100);
+		fd = open_dev(dev);
+		{
+			struct outcome o = { 0 };
+
+			coherent_copy(fd, TESTDEV_ADDR_DMA, &o);
+			CHECK(NAME("then-copy"), !strcmp(o.observed, "allowed"),
+			      "%s; %s", o.observed, o.detail);
+		}
+		close(fd);
+	}
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;
 #undef CHECK
+#undef NAME
 }
 
 int main(int argc, char **argv)
