@@ -674,7 +674,10 @@ static int info(void)
 		struct iommu_cfg cfg;
 		int fd = open_dev(names[i]);
 
-		if (ioctl(fd, TESTDEV_IOC_INFO, &inf))
+		struct testdev_rogue r = { .argsz = sizeof(r) };
+
+		if (ioctl(fd, TESTDEV_IOC_INFO, &inf) ||
+		    ioctl(fd, TESTDEV_IOC_ROGUE, &r))
 			die("%s: %s", names[i], strerror(errno));
 		detect_iommu(names[i], &cfg);
 		printf("%s: max_size %llu copies %llu faults %llu irq %s iommu %s domain %s\n",
@@ -682,6 +685,10 @@ static int info(void)
 		       (unsigned long long)inf.copies,
 		       (unsigned long long)inf.faults, inf.irq ? "yes" : "no",
 		       cfg.vendor, cfg.domain);
+		if (r.aggressive)
+			printf("%s: was in aggressive mode before the driver: %llu copies landed, %llu faulted\n",
+			       names[i], (unsigned long long)r.copies,
+			       (unsigned long long)r.faults);
 		close(fd);
 	}
 	return 0;
