@@ -694,6 +694,19 @@ static int info(void)
 	return 0;
 }
 
+/* A whole argument as a number (decimal, 0x hex or 0 octal), or die. */
+static uint64_t parse_u64(const char *what, const char *arg)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || arg[0] == '-')
+		die("%s: '%s' is not a number", what, arg);
+	return v;
+}
+
 /* testdevctl copy SRC DST SIZE [DEV]: SRC, DST are dma, phys or an address. */
 static int copy_cmd(int argc, char **argv)
 {
@@ -706,7 +719,7 @@ static int copy_cmd(int argc, char **argv)
 
 	if (argc < 3)
 		die("usage: testdevctl copy SRC DST SIZE [DEV]");
-	size = strtoull(argv[2], NULL, 0);
+	size = parse_u64("SIZE", argv[2]);
 	if (!size || size > PAGE)
 		die("SIZE must be 1 to %d", PAGE);
 	fd = open_dev(dev);
@@ -720,7 +733,7 @@ static int copy_cmd(int argc, char **argv)
 			a[i] = addr_of(TESTDEV_ADDR_PHYS, &b[i], 0);
 		else
 			a[i] = addr_of(TESTDEV_ADDR_RAW, NULL,
-				       strtoull(argv[i], NULL, 0));
+				       parse_u64(i ? "DST" : "SRC", argv[i]));
 	}
 	ret = do_copy(fd, a[0], a[1], size, &c);
 	if (ret)
