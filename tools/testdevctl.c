@@ -15,6 +15,7 @@
  * configuration from sysfs, and prints scenario, expected, observed and
  * verdict. It exits 1 if any verdict fails.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -421,14 +422,15 @@ static int stale_setup(int fd, struct buf *s, struct buf *d,
 	return 0;
 }
 
-/* One page through the stale handle: "allowed" or "blocked". */
+/* One page through the stale handle, issued at *issued: "allowed" or "blocked". */
 static const char *stale_copy(int fd, struct buf *s, struct buf *d,
-			      struct outcome *o)
+			      struct outcome *o, uint64_t *issued)
 {
 	struct testdev_copy c;
 	int ret;
 
 	buf_fill(fd, d, 0, DST_FILL, PAGE);
+	*issued = now_ns();
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, s, 0),
 		      addr_of(TESTDEV_ADDR_DMA, d, 0), PAGE, &c);
 	describe(o, ret, &c);
@@ -438,11 +440,12 @@ static const char *stale_copy(int fd, struct buf *s, struct buf *d,
 
 /*
  * Through the old handle at once, and again until it is refused or
- * STALE_WATCH_MS have passed: the window's measured length.
+ * STALE_WATCH_MS have passed: the window lies between the issue of the
+ * last copy that landed and the end of the first that did not.
  */
 static void s_stale_iova(int fd, struct outcome *o)
 {
-	uint64_t start, last = 0, end;
+	uint64_t start, last = 0, end, issued;
 	const char *v;
 	struct buf s, d;
 	char first[sizeof(o->detail)];
@@ -451,10 +454,11 @@ static void s_stale_iova(int fd, struct outcome *o)
 	if (stale_setup(fd, &s, &d, o))
 		return;
 	start = now_ns();
-	o->observed = stale_copy(fd, &s, &d, o);
+	o->observed = stale_copy(fd, &s, &d, o, &issued);
 	strcpy(first, o->detail);
-	for (v = o->observed; !strcmp(v, "allowed"); v = stale_copy(fd, &s, &d, o)) {
-		last = now_ns();
+	for (v = o->observed; !strcmp(v, "allowed");
+	     v = stale_copy(fd, &s, &d, o, &issued)) {
+		last = issued;
 		n++;
 		if (last - start > STALE_WATCH_MS * 1000000ULL)
 			break;
@@ -477,12 +481,13 @@ static void s_stale_iova(int fd, struct outcome *o)
 /* Through the old handle STALE_LATER_MS after the unmap. */
 static void s_stale_later(int fd, struct outcome *o)
 {
+	uint64_t issued;
 	struct buf s, d;
 
 	if (stale_setup(fd, &s, &d, o))
 		return;
 	sleep_ms(STALE_LATER_MS);
-	o->observed = stale_copy(fd, &s, &d, o);
+	o->observed = stale_copy(fd, &s, &d, o, &issued);
 	free_pair(fd, &s, &d);
 }
 
@@ -515,7 +520,7 @@ static void s_rogue(int fd, struct outcome *o)
 	else
 		o->observed = "idle";
 	snprintf(o->detail, sizeof(o->detail),
-		 "%llu copies landed, then %llu faulted, before the driver stopped it",
+		 "%llu copies landed and %llu faulted before the driver stopped it",
 		 (unsigned long long)r.copies, (unsigned long long)r.faults);
 }
 
@@ -589,6 +594,45 @@ static int list_devices(char names[][32], int max)
 
 enum format { TABLE, KTAP, JSON };
 
+/* s as the inside of a JSON string. */
+static const char *json_str(const char *s)
+{
+	static char out[4][512];
+	static int k;
+	char *o = out[k = (k + 1) % 4];
+	size_t n = 0;
+
+	for (; *s && n < sizeof(out[0]) - 7; s++) {
+		if (*s == '"' || *s == '\\')
+			n += sprintf(o + n, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			n += sprintf(o + n, "\\u%04x", *s);
+		else
+			o[n++] = *s;
+	}
+	o[n] = '\0';
+	return o;
+}
+
+/* One scenario's result as a JSON object; a skipped one has no verdict. */
+static void json_record(int comma, const char *dev, const struct iommu_cfg *cfg,
+			const char *scenario, const char *want,
+			const struct outcome *o, int pass)
+{
+	printf("%s\n {\"device\": \"%s\", \"iommu\": \"%s\", \"domain\": \"%s\", ",
+	       comma ? "," : "", json_str(dev), json_str(cfg->vendor),
+	       json_str(cfg->domain));
+	printf("\"options\": \"%s\", \"scenario\": \"%s\", \"expected\": \"%s\", ",
+	       json_str(cfg->cmdline), json_str(scenario), json_str(want));
+	if (o->skip)
+		printf("\"observed\": null, \"pass\": null, \"skip\": \"%s\", \"detail\": \"\"}",
+		       json_str(o->skip));
+	else
+		printf("\"observed\": \"%s\", \"pass\": %s, \"skip\": null, \"detail\": \"%s\"}",
+		       json_str(o->observed), pass ? "true" : "false",
+		       json_str(o->detail));
+}
+
 static int audit(enum format fmt)
 {
 	const int count = sizeof(scenarios) / sizeof(scenarios[0]);
@@ -631,9 +675,8 @@ static int audit(enum format fmt)
 					printf("ok %d %s: %s # SKIP %s\n", test,
 					       names[k], s->name, o.skip);
 				else
-					printf("%s\n {\"device\": \"%s\", \"scenario\": \"%s\", \"skip\": \"%s\"}",
-					       test > 1 ? "," : "", names[k],
-					       s->name, o.skip);
+					json_record(test > 1, names[k], &cfg,
+						    s->name, want, &o, 0);
 				continue;
 			}
 			pass = !strcmp(o.observed, want);
@@ -647,11 +690,8 @@ static int audit(enum format fmt)
 				       pass ? "ok" : "not ok", test, names[k],
 				       s->name, want, o.observed, o.detail);
 			else
-				printf("%s\n {\"device\": \"%s\", \"iommu\": \"%s\", \"domain\": \"%s\", \"options\": \"%s\", \"scenario\": \"%s\", \"expected\": \"%s\", \"observed\": \"%s\", \"pass\": %s, \"detail\": \"%s\"}",
-				       test > 1 ? "," : "", names[k], cfg.vendor,
-				       cfg.domain, cfg.cmdline, s->name, want,
-				       o.observed, pass ? "true" : "false",
-				       o.detail);
+				json_record(test > 1, names[k], &cfg, s->name,
+					    want, &o, pass);
 		}
 		close(fd);
 	}
@@ -702,7 +742,7 @@ static uint64_t parse_u64(const char *what, const char *arg)
 
 	errno = 0;
 	v = strtoull(arg, &end, 0);
-	if (errno || end == arg || *end || arg[0] == '-')
+	if (!isdigit((unsigned char)arg[0]) || errno || *end)
 		die("%s: '%s' is not a number", what, arg);
 	return v;
 }
@@ -713,27 +753,35 @@ static int copy_cmd(int argc, char **argv)
 	const char *dev = argc > 3 ? argv[3] : "pcie-testdev0";
 	struct testdev_addr a[2];
 	struct testdev_copy c;
+	uint32_t mode[2];
+	uint64_t raw[2] = { 0 };
 	struct buf b[2];
 	uint64_t size;
 	int fd, i, ret;
 
-	if (argc < 3)
+	if (argc < 3 || argc > 4)
 		die("usage: testdevctl copy SRC DST SIZE [DEV]");
+	for (i = 0; i < 2; i++) {
+		if (!strcmp(argv[i], "dma")) {
+			mode[i] = TESTDEV_ADDR_DMA;
+		} else if (!strcmp(argv[i], "phys")) {
+			mode[i] = TESTDEV_ADDR_PHYS;
+		} else {
+			mode[i] = TESTDEV_ADDR_RAW;
+			raw[i] = parse_u64(i ? "DST" : "SRC", argv[i]);
+		}
+	}
 	size = parse_u64("SIZE", argv[2]);
 	if (!size || size > PAGE)
 		die("SIZE must be 1 to %d", PAGE);
 	fd = open_dev(dev);
 	for (i = 0; i < 2; i++) {
-		if (buf_alloc(fd, &b[i], TESTDEV_BUF_COHERENT, 0, PAGE, 0))
-			die("allocating a buffer: %s", strerror(errno));
+		ret = buf_alloc(fd, &b[i], TESTDEV_BUF_COHERENT, 0, PAGE, 0);
+		if (ret)
+			die("allocating a buffer: %s", strerror(-ret));
 		buf_fill(fd, &b[i], 0, i ? DST_FILL : SRC_FILL, PAGE);
-		if (!strcmp(argv[i], "dma"))
-			a[i] = addr_of(TESTDEV_ADDR_DMA, &b[i], 0);
-		else if (!strcmp(argv[i], "phys"))
-			a[i] = addr_of(TESTDEV_ADDR_PHYS, &b[i], 0);
-		else
-			a[i] = addr_of(TESTDEV_ADDR_RAW, NULL,
-				       parse_u64(i ? "DST" : "SRC", argv[i]));
+		a[i] = mode[i] == TESTDEV_ADDR_RAW ?
+		       addr_of(mode[i], NULL, raw[i]) : addr_of(mode[i], &b[i], 0);
 	}
 	ret = do_copy(fd, a[0], a[1], size, &c);
 	if (ret)
@@ -876,18 +924,54 @@ static int sysfs_write(const char *path, const char *text)
 	return ret;
 }
 
-/* Start a page copy between s and d in a child; returns its pid. */
+/*
+ * Start a page copy between s and d in a child, and return its pid once
+ * the copy has had 200 ms to reach the device. The child exits with the
+ * copy's errno.
+ */
 static pid_t copy_in_child(int fd, struct buf *s, struct buf *d)
 {
 	struct testdev_copy c;
-	pid_t pid = fork();
+	int ready[2];
+	pid_t pid;
+	char byte;
 
+	if (pipe(ready))
+		die("pipe: %s", strerror(errno));
+	pid = fork();
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
-	if (pid == 0)
+	if (pid == 0) {
+		close(ready[0]);
+		if (write(ready[1], "", 1) != 1)
+			_exit(EIO);
 		_exit(-do_copy(fd, addr_of(TESTDEV_ADDR_DMA, s, 0),
 			       addr_of(TESTDEV_ADDR_DMA, d, 0), PAGE, &c));
+	}
+	close(ready[1]);
+	if (read(ready[0], &byte, 1) != 1)
+		die("the copier did not start");
+	close(ready[0]);
+	sleep_ms(200);
 	return pid;
+}
+
+/* The child's wait status, or -1. */
+static int wait_child(pid_t pid)
+{
+	int status = -1;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+/* 1 while the child runs, that is while its copy is pending. */
+static int child_running(pid_t pid)
+{
+	int status;
+
+	return waitpid(pid, &status, WNOHANG) == 0;
 }
 
 /*
@@ -897,11 +981,13 @@ static pid_t copy_in_child(int fd, struct buf *s, struct buf *d)
  * device needs busy_delay_ms of about 2000, so that the copies are still
  * pending when the test acts.
  */
+#define CHECK_REMOVE_TESTS 15
+
 static int check_remove(const char *dev)
 {
 	struct testdev_info inf = { .argsz = sizeof(inf) };
 	char path[256], link[256], *bdf;
-	int fd = open_dev(dev), n = 0, failed = 0, status, ret, i;
+	int fd = open_dev(dev), n = 0, failed = 0, status, running, ret, i;
 	struct testdev_copy c;
 	struct buf s, d;
 	uint64_t t;
@@ -933,18 +1019,20 @@ static int check_remove(const char *dev)
 		die("%s: %s", path, strerror(errno));
 	link[len] = '\0';
 	bdf = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
-	printf("KTAP version 1\n# %s is %s\n", dev, bdf);
+	printf("KTAP version 1\n1..%d\n# %s is %s\n", CHECK_REMOVE_TESTS, dev,
+	       bdf);
 
 	/* A copier killed mid-copy returns at once and leaves bus mastering off. */
 	alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0, &d, TESTDEV_BUF_COHERENT, 0);
 	pid = copy_in_child(fd, &s, &d);
-	sleep_ms(200);
+	running = child_running(pid);
 	t = now_ns();
 	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+	status = wait_child(pid);
 	t = (now_ns() - t) / 1000000;
-	CHECK("kill-pending-copy", WIFSIGNALED(status) && t < 1000,
-	      "the copier died in %llu ms", (unsigned long long)t);
+	CHECK("kill-pending-copy", running && WIFSIGNALED(status) && t < 1000,
+	      "the copier %s, died in %llu ms",
+	      running ? "was waiting" : "had exited", (unsigned long long)t);
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
 		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c);
 	CHECK("copy-while-killed-copy-pends", ret == -EBUSY, "errno %s, want %s",
@@ -978,14 +1066,15 @@ static int check_remove(const char *dev)
 		alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
 			   &d, TESTDEV_BUF_COHERENT, 0);
 		pid = copy_in_child(fd, &s, &d);
-		sleep_ms(200);
+		running = child_running(pid);
 		t = now_ns();
 		ret = sysfs_write(path, way->detach_arg ?: bdf);
 		t = (now_ns() - t) / 1000000;
-		CHECK(NAME("with-copy-pending"), !ret && t < 1000,
-		      "%s: %s in %llu ms", path, strerror(-ret),
-		      (unsigned long long)t);
-		waitpid(pid, &status, 0);
+		CHECK(NAME("with-copy-pending"), running && !ret && t < 1000,
+		      "the copier %s; %s: %s in %llu ms",
+		      running ? "was waiting" : "had exited", path,
+		      strerror(-ret), (unsigned long long)t);
+		status = wait_child(pid);
 		CHECK(NAME("pending-copy-ends-with-ENODEV"),
 		      WIFEXITED(status) && WEXITSTATUS(status) == ENODEV,
 		      "the copier exited with %s", WIFEXITED(status) ?
@@ -994,12 +1083,13 @@ static int check_remove(const char *dev)
 		CHECK(NAME("then-ioctl"), ret == ENODEV, "errno %s, want %s",
 		      strerror(ret), strerror(ENODEV));
 		ret = ioctl(fd, TESTDEV_IOC_BUF_FREE,
-			    &(struct testdev_buf_ref){ .argsz = 8, .id = s.id }) ?
+			    &(struct testdev_buf_ref){
+				    .argsz = sizeof(struct testdev_buf_ref),
+				    .id = s.id }) ?
 		      errno : 0;
 		CHECK(NAME("then-buffer-free"), ret == ENODEV,
 		      "errno %s, want %s", strerror(ret), strerror(ENODEV));
-		ret = close(fd) ? errno : 0;
-		CHECK(NAME("then-close"), !ret, "close: %s", strerror(ret));
+		close(fd);	/* release() cannot fail: rmmod and dmesg tell */
 
 		ret = sysfs_write(way->attach, way->attach_arg ?: bdf);
 		CHECK(NAME("back"), !ret, "%s: %s", way->attach,
@@ -1017,8 +1107,7 @@ static int check_remove(const char *dev)
 		}
 		close(fd);
 	}
-	printf("1..%d\n", n);
-	return failed ? 1 : 0;
+	return failed || n != CHECK_REMOVE_TESTS ? 1 : 0;
 #undef CHECK
 #undef NAME
 }
