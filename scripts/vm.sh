@@ -32,7 +32,7 @@ EOF
 # vm_boot NAME IOMMU MODE DEVICES DEVICE_PROPS [IDLE_SECONDS]
 #   IOMMU: none, intel (translated, lazy), intel-strict, intel-pt
 #   (passthrough), intel-off (present, turned off) or amd.
-#   MODE: selftest | repeat | audit | idle (see tests/guest/init).
+#   MODE: selftest | repeat | audit | remove | idle (see tests/guest/init).
 # Boots one guest with DEVICES pcie-testdevs, each behind its own root port
 # as in the seed README, and leaves its output in $OUT/vm/NAME.
 # Returns non-zero if QEMU failed or the guest did not report to the end.
@@ -136,7 +136,8 @@ audit_observed() {
     if [ "$2" = domain ]; then
         v=$(sed -n 's/^audit # pcie-testdev0: IOMMU [a-z]*, domain \([^,]*\),.*/\1/p' "$f" 2>/dev/null)
     else
-        v=$(sed -n "s/^audit \(not \)\{0,1\}ok [0-9]* pcie-testdev0: $2 # expected [a-z-]*, observed \([a-z-]*\);.*/\2/p" "$f" 2>/dev/null)
+        v=$(sed -n "s/^audit ok [0-9]* pcie-testdev0: $2 # SKIP .*/skip/p
+                    s/^audit \(not \)\{0,1\}ok [0-9]* pcie-testdev0: $2 # expected [a-z-]*, observed \([a-z-]*\);.*/\2/p" "$f" 2>/dev/null)
     fi
     echo "${v:-missing}"
 }
