@@ -3,7 +3,8 @@
  * testdevctl: drive pcie-testdev through /dev/pcie-testdevN.
  *
  *   testdevctl info                       every device, its counters
- *   testdevctl copy SRC DST SIZE [DEV]    one copy between two buffers
+ *   testdevctl copy [--fill BYTE] SRC DST SIZE [DEV]
+ *                                         one copy between two buffers
  *                                         (SRC, DST: dma | phys | ADDR)
  *   testdevctl audit [--ktap|--json]      what the IOMMU blocks, per device
  *   testdevctl check-ioctls [DEV]         the driver refuses bad arguments
@@ -747,20 +748,32 @@ static uint64_t parse_u64(const char *what, const char *arg)
 	return v;
 }
 
-/* testdevctl copy SRC DST SIZE [DEV]: SRC, DST are dma, phys or an address. */
+/*
+ * testdevctl copy [--fill BYTE] SRC DST SIZE [DEV]: SRC, DST are dma, phys
+ * or an address; the source buffer holds BYTE (0x5a unless told).
+ */
 static int copy_cmd(int argc, char **argv)
 {
-	const char *dev = argc > 3 ? argv[3] : "pcie-testdev0";
 	struct testdev_addr a[2];
 	struct testdev_copy c;
 	uint32_t mode[2];
 	uint64_t raw[2] = { 0 };
+	int fd, i, ret, fill = SRC_FILL;
+	const char *dev;
 	struct buf b[2];
 	uint64_t size;
-	int fd, i, ret;
 
+	if (argc >= 2 && !strcmp(argv[0], "--fill")) {
+		fill = parse_u64("BYTE", argv[1]);
+		if (fill > 0xff || fill == DST_FILL)
+			die("BYTE must be 0 to 0xff, but not 0x%x (the destination's)",
+			    DST_FILL);
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 3 || argc > 4)
-		die("usage: testdevctl copy SRC DST SIZE [DEV]");
+		die("usage: testdevctl copy [--fill BYTE] SRC DST SIZE [DEV]");
+	dev = argc > 3 ? argv[3] : "pcie-testdev0";
 	for (i = 0; i < 2; i++) {
 		if (!strcmp(argv[i], "dma")) {
 			mode[i] = TESTDEV_ADDR_DMA;
@@ -779,7 +792,7 @@ static int copy_cmd(int argc, char **argv)
 		ret = buf_alloc(fd, &b[i], TESTDEV_BUF_COHERENT, 0, PAGE, 0);
 		if (ret)
 			die("allocating a buffer: %s", strerror(-ret));
-		buf_fill(fd, &b[i], 0, i ? DST_FILL : SRC_FILL, PAGE);
+		buf_fill(fd, &b[i], 0, i ? DST_FILL : fill, PAGE);
 		a[i] = mode[i] == TESTDEV_ADDR_RAW ?
 		       addr_of(mode[i], NULL, raw[i]) : addr_of(mode[i], &b[i], 0);
 	}
@@ -790,7 +803,7 @@ static int copy_cmd(int argc, char **argv)
 	       (unsigned long long)c.src_bus, (unsigned long long)c.dst_bus,
 	       (unsigned long long)size, (unsigned long long)c.status,
 	       result_name(c.result), (unsigned long long)c.elapsed_ns,
-	       buf_holds(fd, &b[1], 0, SRC_FILL, size) ? "holds the source" :
+	       buf_holds(fd, &b[1], 0, fill, size) ? "holds the source" :
 	       buf_holds(fd, &b[1], 0, DST_FILL, size) ? "untouched" :
 	       "changed");
 	close(fd);
@@ -1130,7 +1143,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[2], "--json"))
 			return audit(JSON);
 	}
-	fprintf(stderr, "usage: testdevctl info | copy SRC DST SIZE [DEV] | audit [--ktap|--json] |\n"
+	fprintf(stderr, "usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] | audit [--ktap|--json] |\n"
 		"                  check-ioctls [DEV] | check-remove [DEV]\n");
 	return 2;
 }
