@@ -137,9 +137,9 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
  * finish, by interrupt where it has one, by polling STATUS otherwise, with a
  * timeout either way. Returns 0 with *out filled in, -EBUSY while an earlier
  * copy is still pending, or -ETIMEDOUT / -EINTR / -ENODEV (the device is
- * being removed). A copy that did not finish
- * may still write later: bus mastering goes off until the device is idle,
- * so the buffers can be freed safely.
+ * being removed). A copy that did not finish may still write later: bus
+ * mastering goes off until the device is idle, so the buffers can be freed
+ * safely.
  */
 static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 			unsigned int timeout_ms, struct testdev_outcome *out)

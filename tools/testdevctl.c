@@ -634,6 +634,33 @@ static void json_record(int comma, const char *dev, const struct iommu_cfg *cfg,
 		       json_str(o->detail));
 }
 
+/* One scenario's line in the chosen format: test is its number from 1. */
+static void report(enum format fmt, int test, const char *dev,
+		   const struct iommu_cfg *cfg, const char *scenario,
+		   const char *want, const struct outcome *o, int pass)
+{
+	switch (fmt) {
+	case TABLE:
+		printf("%-26s %-9s %-12s %s  (%s)\n", scenario, want,
+		       o->skip ? "-" : o->observed,
+		       o->skip ? "SKIP" : pass ? "PASS" : "FAIL",
+		       o->skip ?: o->detail);
+		break;
+	case KTAP:
+		if (o->skip)
+			printf("ok %d %s: %s # SKIP %s\n", test, dev, scenario,
+			       o->skip);
+		else
+			printf("%s %d %s: %s # expected %s, observed %s; %s\n",
+			       pass ? "ok" : "not ok", test, dev, scenario,
+			       want, o->observed, o->detail);
+		break;
+	case JSON:
+		json_record(test > 1, dev, cfg, scenario, want, o, pass);
+		break;
+	}
+}
+
 static int audit(enum format fmt)
 {
 	const int count = sizeof(scenarios) / sizeof(scenarios[0]);
@@ -667,32 +694,10 @@ static int audit(enum format fmt)
 
 			s->run(fd, &o);
 			test++;
-			if (o.skip) {
-				skipped++;
-				if (fmt == TABLE)
-					printf("%-26s %-9s %-12s SKIP  (%s)\n",
-					       s->name, want, "-", o.skip);
-				else if (fmt == KTAP)
-					printf("ok %d %s: %s # SKIP %s\n", test,
-					       names[k], s->name, o.skip);
-				else
-					json_record(test > 1, names[k], &cfg,
-						    s->name, want, &o, 0);
-				continue;
-			}
-			pass = !strcmp(o.observed, want);
+			skipped += !!o.skip;
+			pass = o.skip || !strcmp(o.observed, want);
 			failed += !pass;
-			if (fmt == TABLE)
-				printf("%-26s %-9s %-12s %s  (%s)\n", s->name,
-				       want, o.observed, pass ? "PASS" : "FAIL",
-				       o.detail);
-			else if (fmt == KTAP)
-				printf("%s %d %s: %s # expected %s, observed %s; %s\n",
-				       pass ? "ok" : "not ok", test, names[k],
-				       s->name, want, o.observed, o.detail);
-			else
-				json_record(test > 1, names[k], &cfg, s->name,
-					    want, &o, pass);
+			report(fmt, test, names[k], &cfg, s->name, want, &o, pass);
 		}
 		close(fd);
 	}
@@ -810,6 +815,38 @@ static int copy_cmd(int argc, char **argv)
 	return c.result == TESTDEV_RESULT_OK ? 0 : 1;
 }
 
+/* The results of a check-* command, as KTAP lines, counted. */
+struct ktap {
+	const char *prefix;	/* before each test's name */
+	int n, failed;
+};
+
+static void ktap_result(struct ktap *k, int ok, const char *name,
+			const char *fmt, ...)
+{
+	va_list ap;
+
+	k->n++;
+	k->failed += !ok;
+	printf("%s %d %s%s # ", ok ? "ok" : "not ok", k->n, k->prefix, name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/*
+ * A call's errno against the one it must give. ret is what the call
+ * returned: ioctl()'s -1 with errno set, a helper's -errno, or 0.
+ */
+static void ktap_errno(struct ktap *k, const char *name, int ret, int want)
+{
+	int err = ret < 0 ? (ret == -1 ? errno : -ret) : 0;
+
+	ktap_result(k, err == want, name, "errno %s, want %s",
+		    err ? strerror(err) : "none", strerror(want));
+}
+
 /*
  * testdevctl check-ioctls [DEV]: every kind of bad argument the driver
  * must refuse, each with the errno it must give, as KTAP.
@@ -821,18 +858,11 @@ static int check_ioctls(const char *dev)
 	struct testdev_master m = { .argsz = sizeof(m), .enable = 2 };
 	struct testdev_copy c;
 	struct buf b, u, many[TESTDEV_MAX_BUFFERS];
-	int fd = open_dev(dev), n = 0, failed = 0, nbufs;
+	int fd = open_dev(dev), nbufs;
+	struct ktap k = { .prefix = "" };
 	uint8_t byte;
 
-#define EXPECT(name, call, err) do {					\
-		int r_ = (call);					\
-		int e_ = r_ < 0 ? (r_ == -1 ? errno : -r_) : 0;		\
-		n++;							\
-		failed += e_ != (err);					\
-		printf("%s %d %s # errno %s, want %s\n",		\
-		       e_ == (err) ? "ok" : "not ok", n, name,		\
-		       e_ ? strerror(e_) : "none", strerror(err));	\
-	} while (0)
+#define EXPECT(name, call, err) ktap_errno(&k, name, (call), err)
 
 	printf("KTAP version 1\n");
 	inf = (struct testdev_info){ .argsz = sizeof(inf) - 4 };
@@ -919,8 +949,8 @@ static int check_ioctls(const char *dev)
 	EXPECT("reopen-and-alloc", buf_alloc(fd, &b, TESTDEV_BUF_COHERENT, 0,
 					     PAGE, 0), 0);
 	close(fd);
-	printf("1..%d\n", n);
-	return failed ? 1 : 0;
+	printf("1..%d\n", k.n);
+	return k.failed ? 1 : 0;
 #undef EXPECT
 }
 
@@ -999,8 +1029,10 @@ static int child_running(pid_t pid)
 static int check_remove(const char *dev)
 {
 	struct testdev_info inf = { .argsz = sizeof(inf) };
+	struct testdev_buf_ref ref = { .argsz = sizeof(ref) };
 	char path[256], link[256], *bdf;
-	int fd = open_dev(dev), n = 0, failed = 0, status, running, ret, i;
+	int fd = open_dev(dev), status, running, ret, i;
+	struct ktap k = { .prefix = "" };
 	struct testdev_copy c;
 	struct buf s, d;
 	uint64_t t;
@@ -1008,23 +1040,13 @@ static int check_remove(const char *dev)
 	pid_t pid;
 
 	static const struct {
-		const char *name, *detach, *detach_arg, *attach, *attach_arg;
+		const char *prefix, *detach, *detach_arg, *attach, *attach_arg;
 	} ways[] = {
-		{ "unbind", "/sys/bus/pci/drivers/testdev_driver/unbind", NULL,
+		{ "unbind-", "/sys/bus/pci/drivers/testdev_driver/unbind", NULL,
 		  "/sys/bus/pci/drivers/testdev_driver/bind", NULL },
-		{ "remove", "/sys/bus/pci/devices/%s/remove", "1",
+		{ "remove-", "/sys/bus/pci/devices/%s/remove", "1",
 		  "/sys/bus/pci/rescan", "1" },
 	}, *way;
-	char tname[64];
-
-#define NAME(what) (snprintf(tname, sizeof(tname), "%s-%s", way->name, what), tname)
-#define CHECK(name, cond, fmt, ...) do {				\
-		int ok_ = (cond);					\
-		n++;							\
-		failed += !ok_;						\
-		printf("%s %d %s # " fmt "\n", ok_ ? "ok" : "not ok",	\
-		       n, name, ##__VA_ARGS__);				\
-	} while (0)
 
 	snprintf(path, sizeof(path), "/sys/class/misc/%s/device", dev);
 	len = readlink(path, link, sizeof(link) - 1);
@@ -1035,21 +1057,22 @@ static int check_remove(const char *dev)
 	printf("KTAP version 1\n1..%d\n# %s is %s\n", CHECK_REMOVE_TESTS, dev,
 	       bdf);
 
-	/* A copier killed mid-copy returns at once and leaves bus mastering off. */
-	alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0, &d, TESTDEV_BUF_COHERENT, 0);
+	/* A copier killed mid-copy dies at once; bus mastering goes off. */
+	alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
+		   &d, TESTDEV_BUF_COHERENT, 0);
 	pid = copy_in_child(fd, &s, &d);
 	running = child_running(pid);
 	t = now_ns();
 	kill(pid, SIGKILL);
 	status = wait_child(pid);
 	t = (now_ns() - t) / 1000000;
-	CHECK("kill-pending-copy", running && WIFSIGNALED(status) && t < 1000,
-	      "the copier %s, died in %llu ms",
-	      running ? "was waiting" : "had exited", (unsigned long long)t);
-	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
-		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c);
-	CHECK("copy-while-killed-copy-pends", ret == -EBUSY, "errno %s, want %s",
-	      strerror(-ret), strerror(EBUSY));
+	ktap_result(&k, running && WIFSIGNALED(status) && t < 1000,
+		    "kill-pending-copy", "the copier %s, died in %llu ms",
+		    running ? "was waiting" : "had exited",
+		    (unsigned long long)t);
+	ktap_errno(&k, "copy-while-killed-copy-pends",
+		   do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
+			   addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c), EBUSY);
 	/* Bus mastering comes back only once the device is idle. */
 	for (i = 0; i < 50; i++) {
 		struct testdev_master m = { .argsz = sizeof(m), .enable = 1 };
@@ -1062,8 +1085,9 @@ static int check_remove(const char *dev)
 		struct outcome o = { 0 };
 
 		copy_page(fd, TESTDEV_ADDR_DMA, &s, &d, &o);
-		CHECK("copy-after-killed-copy-ended", !strcmp(o.observed, "allowed"),
-		      "%s after %d00 ms; %s", o.observed, i, o.detail);
+		ktap_result(&k, !strcmp(o.observed, "allowed"),
+			    "copy-after-killed-copy-ended",
+			    "%s after %d00 ms; %s", o.observed, i, o.detail);
 	}
 
 	close(fd);
@@ -1074,6 +1098,7 @@ static int check_remove(const char *dev)
 	 * Then it comes back, and works.
 	 */
 	for (way = ways; way < ways + 2; way++) {
+		k.prefix = way->prefix;
 		snprintf(path, sizeof(path), way->detach, bdf);
 		fd = open_dev(dev);
 		alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
@@ -1083,30 +1108,27 @@ static int check_remove(const char *dev)
 		t = now_ns();
 		ret = sysfs_write(path, way->detach_arg ?: bdf);
 		t = (now_ns() - t) / 1000000;
-		CHECK(NAME("with-copy-pending"), running && !ret && t < 1000,
-		      "the copier %s; %s: %s in %llu ms",
-		      running ? "was waiting" : "had exited", path,
-		      strerror(-ret), (unsigned long long)t);
+		ktap_result(&k, running && !ret && t < 1000, "with-copy-pending",
+			    "the copier %s; %s: %s in %llu ms",
+			    running ? "was waiting" : "had exited", path,
+			    strerror(-ret), (unsigned long long)t);
 		status = wait_child(pid);
-		CHECK(NAME("pending-copy-ends-with-ENODEV"),
-		      WIFEXITED(status) && WEXITSTATUS(status) == ENODEV,
-		      "the copier exited with %s", WIFEXITED(status) ?
-		      strerror(WEXITSTATUS(status)) : "a signal");
-		ret = ioctl(fd, TESTDEV_IOC_INFO, &inf) ? errno : 0;
-		CHECK(NAME("then-ioctl"), ret == ENODEV, "errno %s, want %s",
-		      strerror(ret), strerror(ENODEV));
-		ret = ioctl(fd, TESTDEV_IOC_BUF_FREE,
-			    &(struct testdev_buf_ref){
-				    .argsz = sizeof(struct testdev_buf_ref),
-				    .id = s.id }) ?
-		      errno : 0;
-		CHECK(NAME("then-buffer-free"), ret == ENODEV,
-		      "errno %s, want %s", strerror(ret), strerror(ENODEV));
-		close(fd);	/* release() cannot fail: rmmod and dmesg tell */
+		ktap_result(&k,
+			    WIFEXITED(status) && WEXITSTATUS(status) == ENODEV,
+			    "pending-copy-ends-with-ENODEV",
+			    "the copier exited with %s", WIFEXITED(status) ?
+			    strerror(WEXITSTATUS(status)) : "a signal");
+		ktap_errno(&k, "then-ioctl", ioctl(fd, TESTDEV_IOC_INFO, &inf),
+			   ENODEV);
+		ref.id = s.id;
+		ktap_errno(&k, "then-buffer-free",
+			   ioctl(fd, TESTDEV_IOC_BUF_FREE, &ref), ENODEV);
+		/* release() cannot fail: rmmod and dmesg tell how it went. */
+		close(fd);
 
 		ret = sysfs_write(way->attach, way->attach_arg ?: bdf);
-		CHECK(NAME("back"), !ret, "%s: %s", way->attach,
-		      strerror(-ret));
+		ktap_result(&k, !ret, "back", "%s: %s", way->attach,
+			    strerror(-ret));
 		snprintf(path, sizeof(path), "/dev/%s", dev);
 		for (i = 0; i < 30 && access(path, F_OK); i++)
 			sleep_ms(100);
@@ -1115,14 +1137,13 @@ static int check_remove(const char *dev)
 			struct outcome o = { 0 };
 
 			coherent_copy(fd, TESTDEV_ADDR_DMA, &o);
-			CHECK(NAME("then-copy"), !strcmp(o.observed, "allowed"),
-			      "%s; %s", o.observed, o.detail);
+			ktap_result(&k, !strcmp(o.observed, "allowed"),
+				    "then-copy", "%s; %s", o.observed,
+				    o.detail);
 		}
 		close(fd);
 	}
-	return failed || n != CHECK_REMOVE_TESTS ? 1 : 0;
-#undef CHECK
-#undef NAME
+	return k.failed || k.n != CHECK_REMOVE_TESTS ? 1 : 0;
 }
 
 int main(int argc, char **argv)
