@@ -61,6 +61,9 @@
 #define TESTDEV_RESULT_DST_FAULT	0x02 /* writing the destination faulted; it is untouched */
 #define TESTDEV_RESULT_BAD_SIZE		0x03 /* SIZE was 0 or above MAX_SIZE; nothing copied */
 #define TESTDEV_RESULT_NONE		0x04 /* none since reset, or a copy is pending */
+/* The destination passed the check, then MMIO in it failed: partly written. */
+#define TESTDEV_RESULT_DST_PARTIAL	0x05
+#define TESTDEV_RESULT_LAST		TESTDEV_RESULT_DST_PARTIAL
 
 /* Names for the result codes, indexed by code, for logs and tools. */
 #define TESTDEV_RESULT_NAMES { \
@@ -69,6 +72,7 @@
 	[TESTDEV_RESULT_DST_FAULT] = "dst-fault", \
 	[TESTDEV_RESULT_BAD_SIZE] = "bad-size", \
 	[TESTDEV_RESULT_NONE] = "none", \
+	[TESTDEV_RESULT_DST_PARTIAL] = "dst-partial", \
 }
 
 /* Device limits (the QEMU properties' defaults and bounds). */
@@ -76,5 +80,6 @@
 #define TESTDEV_MAX_SIZE_LIMIT		0x10000000ULL	/* 256 MiB */
 #define TESTDEV_MAX_DELAY_MS		3600000ULL	/* delays are capped at 1 h */
 #define TESTDEV_MIN_AGGRESSION_MS	1ULL		/* aggressive copies at most every 1 ms */
+#define TESTDEV_MIN_COPY_DELAY_NS	1000ULL		/* a copy runs >= 1 us after its doorbell */
 
 #endif /* TESTDEV_REGS_H */

@@ -18,6 +18,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/module.h"
 #include "qemu/timer.h"
@@ -54,17 +55,24 @@ struct PCIeTestdevState {
      */
     uint8_t *bounce;
     /*
-     * Set while the device does DMA, to refuse accesses the DMA itself
-     * makes to the device's own BAR (QEMU 7.2 has no generic guard).
+     * Set while the device masters the bus (a copy's DMA, an MSI write), to
+     * refuse accesses it makes to its own BAR: nothing re-enters the device.
      */
     bool in_dma;
     /*
      * Bumped by reset and unrealize. A copy's own DMA can reset the device
      * (an FLR written through the PCIe config window) or unplug it (a slot
      * powered off the same way); a copy that outlived its generation must
-     * neither report nor re-arm the timer.
+     * neither report, count nor re-arm the timer.
      */
     uint32_t generation;
+    /*
+     * Set by unrealize. The object can outlive it: a DMA by another device
+     * that unplugged this one (a hotplug slot powered off through the
+     * config window) goes on through the memory map of before the unplug,
+     * and may still reach these registers. From then on nothing happens.
+     */
+    bool unrealized;
 
     /* Properties: the registers' power-on values and the device's limits. */
     uint64_t prop_srcaddr;
@@ -74,6 +82,8 @@ struct PCIeTestdevState {
     bool prop_aggressive;
     uint64_t aggression_delay_ms;
     uint64_t max_size;
+    /* x-original: the original fork's interface, for testing its drivers. */
+    bool original;
 
     /* Guest-visible registers. */
     uint64_t srcaddr;
@@ -98,10 +108,18 @@ struct PCIeTestdevState {
     int64_t aggr_deadline;
 };
 
+/*
+ * Never "now": a copy can ring another device's doorbell (or its own, via
+ * a second device), and timers that keep expiring at the current instant
+ * would never let timerlist_run_timers() return. At least
+ * TESTDEV_MIN_COPY_DELAY_NS apart, however many devices take part, the
+ * virtual clock has to move for each copy.
+ */
 static int64_t pcie_testdev_deadline(uint64_t delay_ms)
 {
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
-           MIN(delay_ms, TESTDEV_MAX_DELAY_MS) * SCALE_MS;
+           MAX(MIN(delay_ms, TESTDEV_MAX_DELAY_MS) * SCALE_MS,
+               TESTDEV_MIN_COPY_DELAY_NS);
 }
 
 /* aggression_delay_ms, bounded below so the virtual clock keeps moving. */
@@ -116,7 +134,7 @@ static void pcie_testdev_rearm(PCIeTestdevState *s)
     int64_t next = MIN(s->copy_deadline,
                        s->aggressive ? s->aggr_deadline : NO_DEADLINE);
 
-    if (next == NO_DEADLINE) {
+    if (next == NO_DEADLINE || s->unrealized) {
         timer_del(&s->timer);
     } else {
         timer_mod(&s->timer, next);
@@ -132,13 +150,18 @@ static const char *pcie_testdev_result_name(uint32_t result)
 
 /*
  * Copy size bytes from src to dst by DMA and return a TESTDEV_RESULT_* code.
- * The destination is checked before anything is written to it, so a copy
- * that faults leaves it as it was.
+ * The whole destination is checked before anything is written to it, so a
+ * copy that faults leaves it as it was (dst-fault). Only a destination that
+ * passed the check and then failed part-way can be partly written
+ * (dst-partial): RAM cannot fail that way, MMIO can (a register that refuses
+ * the write, or a device the copy's own earlier bytes unplugged through the
+ * PCIe config window).
  */
 static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
                                   uint64_t src, uint64_t dst, uint64_t size)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
+    uint32_t generation = s->generation;
     uint32_t result;
 
     if (size == 0 || size > s->max_size) {
@@ -147,20 +170,32 @@ static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
                       " be 1 to 0x%" PRIx64 "\n",
                       TYPE_PCIE_TESTDEV, kind, size, s->max_size);
         result = TESTDEV_RESULT_BAD_SIZE;
+    } else if (src + (size - 1) < src || dst + (size - 1) < dst) {
+        /* Refused up front: the DMA API would go on at address 0. */
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "%s: %s copy of 0x%" PRIx64 " bytes from 0x%" PRIx64
+                      " to 0x%" PRIx64 " wraps past 2^64: refused\n",
+                      TYPE_PCIE_TESTDEV, kind, size, src, dst);
+        result = src + (size - 1) < src ? TESTDEV_RESULT_SRC_FAULT
+                                        : TESTDEV_RESULT_DST_FAULT;
     } else {
         s->in_dma = true;
         if (pci_dma_read(pdev, src, s->bounce, size) != MEMTX_OK) {
             result = TESTDEV_RESULT_SRC_FAULT;
         } else if (!dma_memory_valid(pci_get_address_space(pdev), dst, size,
                                      DMA_DIRECTION_FROM_DEVICE,
-                                     MEMTXATTRS_UNSPECIFIED) ||
-                   pci_dma_write(pdev, dst, s->bounce, size) != MEMTX_OK) {
+                                     MEMTXATTRS_UNSPECIFIED)) {
             result = TESTDEV_RESULT_DST_FAULT;
+        } else if (pci_dma_write(pdev, dst, s->bounce, size) != MEMTX_OK) {
+            result = TESTDEV_RESULT_DST_PARTIAL;
         } else {
             result = TESTDEV_RESULT_OK;
         }
         s->in_dma = false;
+    }
 
+    /* A copy that reset or unplugged its own device counts for nobody. */
+    if (s->generation == generation && result != TESTDEV_RESULT_BAD_SIZE) {
         if (result == TESTDEV_RESULT_OK) {
             s->copies++;
         } else {
@@ -193,7 +228,10 @@ static void pcie_testdev_raise(PCIeTestdevState *s, uint32_t bits)
     trace_pcie_testdev_irq(s->int_status, msi_enabled(pdev));
     if (msi_enabled(pdev)) {
         if (new) {
+            /* The message is a DMA write too: it may not re-enter the BAR. */
+            s->in_dma = true;
             msi_notify(pdev, 0);
+            s->in_dma = false;
         }
     } else {
         pcie_testdev_update_intx(s);
@@ -223,6 +261,9 @@ static void pcie_testdev_timer(void *opaque)
     uint32_t generation = s->generation;
     uint32_t result;
 
+    if (s->unrealized) {
+        return;
+    }
     /* The device may be unplugged by its own DMA: keep it until we return. */
     object_ref(OBJECT(s));
 
@@ -273,8 +314,8 @@ static void pcie_testdev_doorbell(PCIeTestdevState *s, uint64_t val)
     s->copy_src = s->srcaddr;
     s->copy_dst = s->dstaddr;
     s->copy_size = s->size;
-    s->copy_irq = (val & TESTDEV_DOORBELL_IRQ) ||
-                  (s->int_enable & TESTDEV_INT_DONE);
+    s->copy_irq = !s->original && ((val & TESTDEV_DOORBELL_IRQ) ||
+                                   (s->int_enable & TESTDEV_INT_DONE));
     s->status = TESTDEV_STATUS_BUSY;
     s->result = TESTDEV_RESULT_NONE;
     /*
@@ -327,13 +368,28 @@ static uint64_t pcie_testdev_reg_read(PCIeTestdevState *s, hwaddr reg)
     }
 }
 
+/*
+ * The original fork's device decoded only the low halves of SRCADDR to
+ * AGGRESSIVE, and split 8-byte accesses: its registers held 32 bits.
+ */
+static bool pcie_testdev_original_ignores(PCIeTestdevState *s, hwaddr addr)
+{
+    return s->original && (addr >= TESTDEV_REG_RESULT || (addr & 4));
+}
+
 static uint64_t pcie_testdev_mmio_read(void *opaque, hwaddr addr,
                                        unsigned size)
 {
     PCIeTestdevState *s = opaque;
-    uint64_t val = pcie_testdev_reg_read(s, addr & ~7ULL);
+    uint64_t val;
 
-    if (size == 4) {
+    /* The memory core refuses these already; never act on one regardless. */
+    if (addr & (size - 1)) {
+        return 0;
+    }
+    val = pcie_testdev_original_ignores(s, addr) ? 0 :
+          pcie_testdev_reg_read(s, addr & ~7ULL);
+    if (size == 4 || s->original) {
         val = extract64(val, (addr & 4) * 8, 32);
     }
     trace_pcie_testdev_mmio_read(addr, size, val);
@@ -360,6 +416,15 @@ static void pcie_testdev_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     hwaddr reg = addr & ~7ULL;
 
     trace_pcie_testdev_mmio_write(addr, size, val);
+    if (addr & (size - 1)) {
+        return;
+    }
+    if (pcie_testdev_original_ignores(s, addr)) {
+        return;
+    }
+    if (s->original) {
+        val = (uint32_t)val;
+    }
 
     switch (reg) {
     case TESTDEV_REG_SRCADDR:
@@ -416,7 +481,7 @@ static bool pcie_testdev_mmio_accepts(void *opaque, hwaddr addr,
 {
     PCIeTestdevState *s = opaque;
 
-    return !s->in_dma;
+    return !s->in_dma && !s->unrealized;
 }
 
 static const MemoryRegionOps pcie_testdev_mmio_ops = {
@@ -433,9 +498,15 @@ static const MemoryRegionOps pcie_testdev_mmio_ops = {
         .unaligned = false,
         .accepts = pcie_testdev_mmio_accepts,
     },
+    /*
+     * Said "unaligned" so that the memory core does not split an unaligned
+     * access (a qtest, KVM or DMA writeq at offset 4) into aligned pieces
+     * that would each be valid: whole, .valid refuses it.
+     */
     .impl = {
         .min_access_size = 4,
         .max_access_size = 8,
+        .unaligned = true,
     },
 };
 
@@ -488,8 +559,14 @@ static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
     pcie_cap_flr_init(pdev);
 
     pci_config_set_interrupt_pin(pdev->config, 1);
-    /* MSI, one vector; where the platform has none, INTx alone. */
-    if (msi_init(pdev, 0, 1, true, false, &err) < 0 && !msi_nonbroken) {
+    /*
+     * MSI, one vector; where the platform has none, INTx alone. The
+     * original had no interrupt at all.
+     */
+    if (s->original) {
+        /* nothing */
+    } else if (msi_init(pdev, 0, 1, true, false, &err) < 0 &&
+               !msi_nonbroken) {
         error_free(err);
     } else if (err) {
         error_propagate(errp, err);
@@ -504,32 +581,76 @@ static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
                      PCI_BASE_ADDRESS_MEM_PREFETCH, &s->mmio);
 
     s->bounce = g_malloc(s->max_size);
-    timer_init_ns(&s->timer, QEMU_CLOCK_VIRTUAL, pcie_testdev_timer, s);
 }
 
 static void pcie_testdev_exit(PCIDevice *pdev)
 {
     PCIeTestdevState *s = PCIE_TESTDEV(pdev);
 
+    s->unrealized = true;
     s->generation++;
     timer_del(&s->timer);
     msi_uninit(pdev);
     pcie_cap_exit(pdev);
 }
 
-/* The bounce buffer lives as long as the object: a copy may outlive exit. */
-static void pcie_testdev_finalize(Object *obj)
+/* The timer and the bounce buffer live as long as the object. */
+static void pcie_testdev_init(Object *obj)
 {
-    g_free(PCIE_TESTDEV(obj)->bounce);
+    PCIeTestdevState *s = PCIE_TESTDEV(obj);
+
+    timer_init_ns(&s->timer, QEMU_CLOCK_VIRTUAL, pcie_testdev_timer, s);
 }
 
+static void pcie_testdev_finalize(Object *obj)
+{
+    PCIeTestdevState *s = PCIE_TESTDEV(obj);
+
+    timer_del(&s->timer);
+    g_free(s->bounce);
+}
+
+/*
+ * The stream is guest-controlled data: refuse a state this device could not
+ * have reached, above all one that would leave it busy, or aggressive, with
+ * no deadline to end it. A deadline beyond the longest delay is brought back
+ * within it.
+ */
 static int pcie_testdev_post_load(void *opaque, int version_id)
 {
     PCIeTestdevState *s = opaque;
+    bool busy = s->status == TESTDEV_STATUS_BUSY;
+    int64_t latest = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                     TESTDEV_MAX_DELAY_MS * SCALE_MS;
+    const char *bad = NULL;
 
-    if (s->copy_size > s->max_size) {
+    if (s->status & ~TESTDEV_STATUS_BUSY) {
+        bad = "STATUS";
+    } else if (busy != (s->copy_deadline != NO_DEADLINE)) {
+        bad = "a pending copy's deadline";
+    } else if (busy && (s->copy_size == 0 || s->copy_size > s->max_size)) {
+        bad = "a pending copy's size";
+    } else if (s->aggressive && s->aggr_deadline == NO_DEADLINE) {
+        bad = "aggressive mode's deadline";
+    } else if (s->result > TESTDEV_RESULT_LAST) {
+        bad = "RESULT";
+    } else if ((s->int_enable | s->int_status) & ~TESTDEV_INT_DONE) {
+        bad = "the interrupt registers";
+    } else if (s->original && (s->copy_irq || s->int_enable)) {
+        bad = "interrupts, which x-original devices have none of";
+    }
+    if (bad) {
+        error_report("%s: invalid migration state: %s", TYPE_PCIE_TESTDEV,
+                     bad);
         return -EINVAL;
     }
+    if (busy) {
+        s->copy_deadline = MIN(s->copy_deadline, latest);
+    }
+    if (s->aggressive) {
+        s->aggr_deadline = MIN(s->aggr_deadline, latest);
+    }
+    pcie_testdev_update_intx(s);
     pcie_testdev_rearm(s);
     return 0;
 }
@@ -573,6 +694,7 @@ static Property pcie_testdev_properties[] = {
                        0),
     DEFINE_PROP_UINT64("max_transfer_size", PCIeTestdevState, max_size,
                        TESTDEV_MAX_SIZE_DEFAULT),
+    DEFINE_PROP_BOOL("x-original", PCIeTestdevState, original, false),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -600,6 +722,7 @@ static const TypeInfo pcie_testdev_info = {
     .name = TYPE_PCIE_TESTDEV,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(PCIeTestdevState),
+    .instance_init = pcie_testdev_init,
     .instance_finalize = pcie_testdev_finalize,
     .class_init = pcie_testdev_class_init,
     .interfaces = (InterfaceInfo[]) {

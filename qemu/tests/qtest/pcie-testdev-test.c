@@ -10,6 +10,8 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "qemu/units.h"
 #include "libqtest.h"
 #include "qapi/qmp/qdict.h"
 #include "libqos/pci.h"
@@ -117,7 +119,7 @@ static void ring(Testdev *t, uint64_t size, uint64_t doorbell)
 static uint64_t copy(Testdev *t, uint64_t src, uint64_t dst, uint64_t size)
 {
     ring_copy(t, src, dst, size, TESTDEV_DOORBELL_START);
-    qtest_clock_step(t->qts, 1);
+    qtest_clock_step(t->qts, TESTDEV_MIN_COPY_DELAY_NS);
     return rd(t, TESTDEV_REG_RESULT);
 }
 
@@ -406,6 +408,9 @@ static void test_reset_by_own_dma(void)
     g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_NONE);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_INT_STATUS), ==, 0);
+    /* Nor count: the reset zeroed the counters, as the spec says. */
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_FAULTS), ==, 0);
 
     /* Nor may an aggressive one, which used to leave a stale deadline. */
     ring_copy(&t, SRC_BUF, devctl, sizeof(flr), 0);
@@ -987,6 +992,422 @@ static void test_fuzz(void)
     testdev_stop(&t);
 }
 
+/*
+ * The device's own MSI is a DMA write like its copies: aimed at its own
+ * DOORBELL it must not start a second copy, aimed at INT_ACK it must not
+ * acknowledge itself.
+ */
+static void test_msi_to_own_bar(void)
+{
+    static const struct {
+        uint64_t reg;
+        uint16_t data;
+    } targets[] = {
+        { TESTDEV_REG_DOORBELL, TESTDEV_DOORBELL_START },
+        { TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE },
+    };
+    Testdev t;
+    uint8_t cap;
+    uint16_t flags;
+    size_t i;
+
+    testdev_start(&t, true, "");
+    cap = qpci_find_capability(t.dev, PCI_CAP_ID_MSI, 0);
+    flags = qpci_config_readw(t.dev, cap + PCI_MSI_FLAGS);
+    fill(&t, SRC_BUF, 0x21, 64);
+    for (i = 0; i < ARRAY_SIZE(targets); i++) {
+        qpci_config_writel(t.dev, cap + PCI_MSI_ADDRESS_LO,
+                           t.bar.addr + targets[i].reg);
+        qpci_config_writel(t.dev, cap + PCI_MSI_ADDRESS_HI, 0);
+        qpci_config_writew(t.dev, cap + PCI_MSI_DATA_64, targets[i].data);
+        qpci_config_writew(t.dev, cap + PCI_MSI_FLAGS,
+                           flags | PCI_MSI_FLAGS_ENABLE);
+
+        ring(&t, 64, TESTDEV_DOORBELL_START | TESTDEV_DOORBELL_IRQ);
+        qtest_clock_step(t.qts, 10 * MS);
+        g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, i + 1);
+        g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
+        g_assert_cmpuint(rd(&t, TESTDEV_REG_INT_STATUS), ==,
+                         TESTDEV_INT_DONE);
+        wr(&t, TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE);
+    }
+    testdev_stop(&t);
+}
+
+/*
+ * Unaligned accesses are refused whole. The memory core splits an access
+ * into aligned pieces unless the region takes unaligned ones: a writeq at
+ * SIZE + 4 used to write SIZE's high half and DOORBELL's low half, and so
+ * start a copy.
+ */
+static void test_unaligned(void)
+{
+    Testdev t;
+
+    testdev_start(&t, true, "");
+    fill(&t, SRC_BUF, 0x31, 16);
+    fill(&t, DST_BUF, 0x00, 16);
+    ring_copy(&t, SRC_BUF, DST_BUF, 16, 0);
+    qtest_writeq(t.qts, t.bar.addr + TESTDEV_REG_SIZE + 4,
+                 (uint64_t)TESTDEV_DOORBELL_START << 32);
+    qtest_writel(t.qts, t.bar.addr + TESTDEV_REG_DOORBELL + 2,
+                 TESTDEV_DOORBELL_START);
+    qtest_writeq(t.qts, t.bar.addr + TESTDEV_REG_SRCADDR + 4,
+                 0xffffffffffffffffULL);
+    qtest_clock_step(t.qts, 10 * MS);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_SRCADDR), ==, SRC_BUF);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_DSTADDR), ==, DST_BUF);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_SIZE), ==, 16);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_NONE);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
+    assert_filled(&t, DST_BUF, 0x00, 16);
+    /* The aligned halves still work. */
+    qtest_writel(t.qts, t.bar.addr + TESTDEV_REG_SIZE + 4, 0);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_SIZE), ==, 16);
+    testdev_stop(&t);
+}
+
+/*
+ * A copy whose source or destination runs past 2^64 is refused before any
+ * DMA: the DMA API would carry on at address 0, reading memory the guest
+ * never asked for. Nothing shows that read but the device's own account of
+ * the refusal, in the guest-error log.
+ */
+static void test_wrap(void)
+{
+    const uint64_t top = 0xfffffffffffff000ULL;
+    g_autofree char *log = NULL;
+    g_autofree char *text = NULL;
+    const char *p;
+    Testdev t;
+    int fd, n;
+
+    fd = g_file_open_tmp("pcie-testdev-log-XXXXXX", &log, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    t.qts = qtest_initf(MACHINE "-m %llu -d guest_errors -D %s "
+                        "-device pcie-testdev,addr=04.0", RAM_SIZE >> 20, log);
+    t.bus = qpci_new_pc(t.qts, NULL);
+    t.dev = qpci_device_find(t.bus, DEVFN);
+    testdev_map(&t, true);
+    fill(&t, DST_BUF, 0x00, 0x2000);
+    g_assert_cmpuint(copy(&t, top, DST_BUF, 0x2000), ==,
+                     TESTDEV_RESULT_SRC_FAULT);
+    g_assert_cmpuint(copy(&t, SRC_BUF, top, 0x2000), ==,
+                     TESTDEV_RESULT_DST_FAULT);
+    /* Ending exactly at 2^64 - 1 is no wrap. */
+    g_assert_cmpuint(copy(&t, top, DST_BUF, 0x1000), ==,
+                     TESTDEV_RESULT_SRC_FAULT);
+    assert_filled(&t, DST_BUF, 0x00, 0x2000);
+    testdev_stop(&t);
+
+    g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+    for (n = 0, p = text; (p = strstr(p, "wraps past 2^64")); p++) {
+        n++;
+    }
+    g_assert_cmpint(n, ==, 2);
+    unlink(log);
+}
+
+/* x-original: the original fork's interface, which its drivers expect. */
+static void test_original(void)
+{
+    Testdev t;
+
+    testdev_start(&t, true, ",x-original=on");
+    g_assert_cmpuint(qpci_find_capability(t.dev, PCI_CAP_ID_MSI, 0), ==, 0);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_MAX_SIZE), ==, 0);
+    wr(&t, TESTDEV_REG_SRCADDR, 0x100000000ULL | SRC_BUF);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_SRCADDR), ==, SRC_BUF);
+    qpci_io_writel(t.dev, t.bar, TESTDEV_REG_DSTADDR + 4, 1);
+    wr(&t, TESTDEV_REG_DSTADDR, DST_BUF);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_DSTADDR), ==, DST_BUF);
+    g_assert_cmphex(qpci_io_readl(t.dev, t.bar, TESTDEV_REG_DSTADDR + 4),
+                    ==, 0);
+    fill(&t, SRC_BUF, 0x41, 64);
+    fill(&t, DST_BUF, 0x00, 64);
+    wr(&t, TESTDEV_REG_SIZE, 64);
+    wr(&t, TESTDEV_REG_INT_ENABLE, TESTDEV_INT_DONE);
+    wr(&t, TESTDEV_REG_DOORBELL, TESTDEV_DOORBELL_START | TESTDEV_DOORBELL_IRQ);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
+    qtest_clock_step(t.qts, 10 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
+    assert_filled(&t, DST_BUF, 0x41, 64);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_RESULT), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_INT_STATUS), ==, 0);
+    g_assert_false(intx_asserted(&t));
+    testdev_stop(&t);
+}
+
+/* A second pcie-testdev on the same bus as t, at devfn, mapped. */
+static void testdev_add(Testdev *peer, Testdev *t, int devfn)
+{
+    peer->qts = t->qts;
+    peer->bus = t->bus;
+    peer->dev = qpci_device_find(t->bus, devfn);
+    g_assert(peer->dev);
+    peer->bar = qpci_iomap(peer->dev, TESTDEV_BAR, &peer->bar_size);
+    qpci_device_enable(peer->dev);
+}
+
+/*
+ * Two devices ring each other's doorbell with BUSY_DELAY 0: each copy
+ * writes 1 into the other's DOORBELL. Copies scheduled at "now" kept the
+ * timer list busy for ever, with QEMU deaf to qtest and QMP. In a
+ * subprocess, so that a hang fails the test instead of stopping the run.
+ */
+static void test_two_devices_ping_pong(void)
+{
+    const uint64_t start = TESTDEV_DOORBELL_START;
+    uint64_t copies;
+    Testdev a, b;
+
+    if (!g_test_subprocess()) {
+        g_test_trap_subprocess(NULL, 120 * G_USEC_PER_SEC, 0);
+        g_test_trap_assert_passed();
+        return;
+    }
+    a.qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0 "
+                        "-device pcie-testdev,addr=05.0", RAM_SIZE >> 20);
+    a.bus = qpci_new_pc(a.qts, NULL);
+    a.dev = qpci_device_find(a.bus, DEVFN);
+    testdev_map(&a, true);
+    testdev_add(&b, &a, QPCI_DEVFN(5, 0));
+    qtest_memwrite(a.qts, SRC_BUF, &start, sizeof(start));
+    ring_copy(&b, SRC_BUF, a.bar.addr + TESTDEV_REG_DOORBELL, 8, 0);
+    ring_copy(&a, SRC_BUF, b.bar.addr + TESTDEV_REG_DOORBELL, 8, start);
+
+    qtest_clock_step(a.qts, 10 * MS);
+    qtest_qmp_assert_success(a.qts, "{ 'execute': 'query-status' }");
+    copies = rd(&a, TESTDEV_REG_COPIES) + rd(&b, TESTDEV_REG_COPIES);
+    g_test_message("ping-pong: %" PRIu64 " copies in 10 ms", copies);
+    /* They do ping-pong, one copy per TESTDEV_MIN_COPY_DELAY_NS at most. */
+    g_assert_cmpuint(copies, >=, 100);
+    g_assert_cmpuint(copies, <=, 10 * MS / TESTDEV_MIN_COPY_DELAY_NS + 1);
+    g_free(b.dev);
+    testdev_stop(&a);
+}
+
+/* Config space by the legacy 0xcf8/0xcfc ports, which reach every bus. */
+static void cfg_select(QTestState *qts, int bus, int devfn, int off)
+{
+    qtest_outl(qts, 0xcf8, 0x80000000U | bus << 16 | devfn << 8 | (off & ~3));
+}
+
+static uint16_t cfg_readw(QTestState *qts, int bus, int devfn, int off)
+{
+    cfg_select(qts, bus, devfn, off);
+    return qtest_inw(qts, 0xcfc + (off & 2));
+}
+
+static void cfg_writel(QTestState *qts, int bus, int devfn, int off,
+                       uint32_t val)
+{
+    cfg_select(qts, bus, devfn, off);
+    qtest_outl(qts, 0xcfc, val);
+}
+
+static void cfg_writew(QTestState *qts, int bus, int devfn, int off,
+                       uint16_t val)
+{
+    cfg_select(qts, bus, devfn, off);
+    qtest_outw(qts, 0xcfc + (off & 2), val);
+}
+
+static uint8_t cfg_find_cap(QTestState *qts, int bus, int devfn, uint8_t id)
+{
+    uint8_t pos = cfg_readw(qts, bus, devfn, PCI_CAPABILITY_LIST) & 0xfc;
+
+    while (pos && (cfg_readw(qts, bus, devfn, pos) & 0xff) != id) {
+        pos = (cfg_readw(qts, bus, devfn, pos) >> 8) & 0xfc;
+    }
+    g_assert_cmpuint(pos, !=, 0);
+    return pos;
+}
+
+/* A bridge at bus:devfn forwarding buses sec..sub and one 1 MiB window. */
+static void cfg_bridge(QTestState *qts, int bus, int devfn, int sec, int sub,
+                       uint32_t window)
+{
+    cfg_writel(qts, bus, devfn, PCI_PRIMARY_BUS,
+               bus | sec << 8 | sub << 16);
+    cfg_writew(qts, bus, devfn, PCI_MEMORY_BASE, 0xfff0);
+    cfg_writew(qts, bus, devfn, PCI_MEMORY_LIMIT, 0);
+    cfg_writew(qts, bus, devfn, PCI_PREF_MEMORY_BASE, window >> 16);
+    cfg_writew(qts, bus, devfn, PCI_PREF_MEMORY_LIMIT, window >> 16);
+    cfg_writel(qts, bus, devfn, PCI_PREF_BASE_UPPER32, 0);
+    cfg_writel(qts, bus, devfn, PCI_PREF_LIMIT_UPPER32, 0);
+    cfg_writew(qts, bus, devfn, PCI_COMMAND,
+               PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+}
+
+/*
+ * Device B unplugs device A by DMA, and the same DMA goes on into A's
+ * registers. A sits behind a switch downstream port with native hotplug,
+ * whose config space is on the last bus of a 64 MiB PCIe config window,
+ * and A's BAR is right after the window. B's one copy starts at the port's
+ * Slot Control: its first bytes power the slot off, which unplugs A at
+ * once; the rest lands, through the memory map of before the unplug, on A's
+ * registers and rings A's doorbell. That used to arm the timer of a device
+ * that was about to be freed (a use-after-free, SIGSEGV in the timer walk).
+ * Now A takes no access once unrealized, so B's copy ends in dst-partial:
+ * its destination passed the check, and then failed part-way.
+ */
+static void test_unplug_by_peer_dma(void)
+{
+    const uint64_t ecam = 0xb0000000ULL, ecam_size = 64 * MiB;
+    const uint64_t a_regs = ecam + ecam_size;
+    const int rp_bus = 0, up_bus = 62, dp_bus = 63, a_bus = 64;
+    const int rp = QPCI_DEVFN(5, 0), a = QPCI_DEVFN(0, 0);
+    g_autofree uint8_t *payload = NULL;
+    QPCIDevice *host;
+    uint64_t sltctl, size, a_bar;
+    uint16_t ctl;
+    uint8_t cap;
+    Testdev b;
+
+    b.qts = qtest_initf(MACHINE "-m %llu "
+                        "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
+                        "-device pcie-testdev,addr=04.0 "
+                        "-device pcie-root-port,id=rp,bus=pcie.0,addr=05.0,"
+                        "chassis=1,slot=1 "
+                        "-device x3130-upstream,id=up,bus=rp "
+                        "-device xio3130-downstream,id=dp,bus=up,chassis=2,"
+                        "slot=2 "
+                        "-device pcie-testdev,id=a,bus=dp,busy_delay_ms=10",
+                        RAM_SIZE >> 20);
+    b.bus = qpci_new_pc(b.qts, NULL);
+    b.dev = qpci_device_find(b.bus, DEVFN);
+    testdev_map(&b, true);
+
+    /* A 64 MiB config window: buses 0 to 63. */
+    host = qpci_device_find(b.bus, 0);
+    qpci_config_writel(host, 0x64, 0);
+    qpci_config_writel(host, 0x60, ecam | 2 << 1 | 1);
+    g_free(host);
+    /* Root port, switch upstream and downstream ports: A on bus 64. */
+    cfg_bridge(b.qts, rp_bus, rp, up_bus, a_bus, a_regs);
+    cfg_bridge(b.qts, up_bus, 0, dp_bus, a_bus, a_regs);
+    cfg_bridge(b.qts, dp_bus, 0, a_bus, a_bus, a_regs);
+    g_assert_cmphex(cfg_readw(b.qts, a_bus, a, PCI_VENDOR_ID), ==,
+                    TESTDEV_VENDOR_ID);
+    a_bar = PCI_BASE_ADDRESS_0 + 4 * TESTDEV_BAR;
+    cfg_writel(b.qts, a_bus, a, a_bar, a_regs);
+    cfg_writel(b.qts, a_bus, a, a_bar + 4, 0);
+    cfg_writew(b.qts, a_bus, a, PCI_COMMAND,
+               PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    g_assert_cmphex(qtest_readq(b.qts, a_regs + TESTDEV_REG_BUSY_DELAY), ==,
+                    10);
+
+    /* Slot Control: power indicator off, power off. Then A's registers. */
+    cap = cfg_find_cap(b.qts, dp_bus, 0, PCI_CAP_ID_EXP);
+    sltctl = ecam + ((uint64_t)dp_bus << 20) + cap + PCI_EXP_SLTCTL;
+    size = a_regs + TESTDEV_REG_DOORBELL + 8 - sltctl;
+    g_assert_cmpuint(size, <=, TESTDEV_MAX_SIZE_DEFAULT);
+    payload = g_malloc0(size);
+    ctl = cfg_readw(b.qts, dp_bus, 0, cap + PCI_EXP_SLTCTL);
+    ctl |= PCI_EXP_SLTCTL_PWR_IND_OFF | PCI_EXP_SLTCTL_PWR_OFF;
+    stw_le_p(payload, ctl);
+    stq_le_p(payload + a_regs - sltctl + TESTDEV_REG_SRCADDR, SRC_BUF);
+    stq_le_p(payload + a_regs - sltctl + TESTDEV_REG_DSTADDR, DST_BUF);
+    stq_le_p(payload + a_regs - sltctl + TESTDEV_REG_SIZE, 8);
+    stq_le_p(payload + a_regs - sltctl + TESTDEV_REG_DOORBELL,
+             TESTDEV_DOORBELL_START);
+    qtest_memwrite(b.qts, SRC_BUF, payload, size);
+
+    g_assert_cmpuint(copy(&b, SRC_BUF, sltctl, size), ==,
+                     TESTDEV_RESULT_DST_PARTIAL);
+    g_assert_cmpuint(rd(&b, TESTDEV_REG_FAULTS), ==, 1);
+    g_assert_cmphex(cfg_readw(b.qts, a_bus, a, PCI_VENDOR_ID), ==, 0xffff);
+    /* Let RCU free A, then walk the timers: A's must not be among them. */
+    g_usleep(200 * 1000);
+    qtest_clock_step(b.qts, 100 * MS);
+    g_usleep(100 * 1000);
+    qtest_clock_step(b.qts, 100 * MS);
+    qtest_qmp_assert_success(b.qts, "{ 'execute': 'query-status' }");
+    testdev_stop(&b);
+}
+
+/*
+ * A migration stream is data the device must check. Save an idle device,
+ * load the stream once as it is (it must load), then patched: each patch
+ * is a state the device cannot reach, and the load must fail (QEMU exits
+ * 1) rather than leave the device busy or aggressive with no deadline.
+ */
+static void test_migration_bad_state(void)
+{
+    /* Offsets from SRCADDR in the device's section (big endian fields). */
+    static const struct {
+        const char *what;
+        size_t offset;
+        uint8_t byte;
+    } patches[] = {
+        { "STATUS busy, no deadline", 32 + 3, TESTDEV_STATUS_BUSY },
+        { "aggressive, no deadline", 40, 1 },
+        { "INT_STATUS bits that do not exist", 61 + 3, 0xfe },
+        { "RESULT past the last code", 36 + 3, 0x77 },
+    };
+    const uint64_t magic = 0x5a5a5a5a12345678ULL;
+    g_autofree char *file = NULL;
+    g_autofree char *save = NULL;
+    g_autofree char *stream = NULL;
+    uint8_t marker[8];
+    size_t len, i, at;
+    Testdev src;
+    int fd;
+
+    fd = g_file_open_tmp("pcie-testdev-migration-XXXXXX", &file, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    save = g_strdup_printf("exec:cat > %s", file);
+    testdev_start(&src, true, "");
+    wr(&src, TESTDEV_REG_SRCADDR, magic);
+    qtest_qmp_assert_success(src.qts, "{ 'execute': 'migrate',"
+                             " 'arguments': { 'uri': %s } }", save);
+    wait_migration(src.qts);
+    testdev_stop(&src);
+    g_assert_true(g_file_get_contents(file, &stream, &len, NULL));
+    stq_be_p(marker, magic);
+    for (at = 0; at + sizeof(marker) <= len; at++) {
+        if (!memcmp(stream + at, marker, sizeof(marker))) {
+            break;
+        }
+    }
+    g_assert_cmpuint(at + sizeof(marker), <=, len);
+
+    for (i = 0; i <= ARRAY_SIZE(patches); i++) {
+        g_autofree char *patched = g_memdup2(stream, len);
+        g_autofree char *load = NULL;
+        QTestState *dst;
+        int waited;
+
+        if (i < ARRAY_SIZE(patches)) {
+            g_test_message("loading with %s", patches[i].what);
+            patched[at + patches[i].offset] = patches[i].byte;
+        }
+        g_assert_true(g_file_set_contents(file, patched, len, NULL));
+        load = g_strdup_printf("exec:cat %s", file);
+        dst = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
+                          " -incoming defer", RAM_SIZE >> 20);
+        qtest_qmp_assert_success(dst, "{ 'execute': 'migrate-incoming',"
+                                 " 'arguments': { 'uri': %s } }", load);
+        if (i == ARRAY_SIZE(patches)) {
+            /* The stream as saved loads. */
+            wait_migration(dst);
+            qtest_quit(dst);
+            break;
+        }
+        for (waited = 0; waited < 1000 && qtest_probe_child(dst); waited++) {
+            g_usleep(10 * 1000);
+        }
+        g_assert_false(qtest_probe_child(dst));
+        qtest_set_expected_status(dst, EXIT_FAILURE);
+        qtest_quit(dst);
+    }
+    unlink(file);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1015,6 +1436,16 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/migration", test_migration);
     qtest_add_func("/pcie-testdev/unplug", test_unplug);
     qtest_add_func("/pcie-testdev/memory-bound", test_memory_bound);
+    qtest_add_func("/pcie-testdev/msi-to-own-bar", test_msi_to_own_bar);
+    qtest_add_func("/pcie-testdev/unaligned", test_unaligned);
+    qtest_add_func("/pcie-testdev/wrap", test_wrap);
+    qtest_add_func("/pcie-testdev/original", test_original);
+    qtest_add_func("/pcie-testdev/two-devices/ping-pong",
+                   test_two_devices_ping_pong);
+    qtest_add_func("/pcie-testdev/two-devices/unplug-by-peer-dma",
+                   test_unplug_by_peer_dma);
+    qtest_add_func("/pcie-testdev/migration-bad-state",
+                   test_migration_bad_state);
     qtest_add_func("/pcie-testdev/fuzz", test_fuzz);
     return g_test_run();
 }
