@@ -81,5 +81,6 @@
 #define TESTDEV_MAX_DELAY_MS		3600000ULL	/* delays are capped at 1 h */
 #define TESTDEV_MIN_AGGRESSION_MS	1ULL		/* aggressive copies at most every 1 ms */
 #define TESTDEV_MIN_COPY_DELAY_NS	1000ULL		/* a copy runs >= 1 us after its doorbell */
+#define TESTDEV_MAX_MMIO_COPY		0x10000ULL	/* copies that reach MMIO: 64 KiB at most */
 
 #endif /* TESTDEV_REGS_H */

@@ -98,6 +98,9 @@ struct PCIeTestdevState {
     uint32_t int_enable;
     uint32_t int_status;
 
+    /* Host time the last copy took, for pacing (not migrated). */
+    int64_t copy_cost_ns;
+
     /* The copy the doorbell accepted, latched, and when it runs. */
     uint64_t copy_src;
     uint64_t copy_dst;
@@ -108,25 +111,33 @@ struct PCIeTestdevState {
     int64_t aggr_deadline;
 };
 
+/* Realized pcie-testdevs, which share the host's time between them. */
+static unsigned pcie_testdev_count;
+
 /*
- * Never "now": a copy can ring another device's doorbell (or its own, via
- * a second device), and timers that keep expiring at the current instant
- * would never let timerlist_run_timers() return. At least
- * TESTDEV_MIN_COPY_DELAY_NS apart, however many devices take part, the
- * virtual clock has to move for each copy.
+ * When the device's next copy may run. Never "now": a copy can ring another
+ * device's doorbell, and timers that keep expiring at the current instant
+ * would never let timerlist_run_timers() return; at least
+ * TESTDEV_MIN_COPY_DELAY_NS apart, each copy needs the virtual clock to
+ * move. Nor sooner than twice the host time the device's last copy took,
+ * times the number of devices: where the virtual clock follows the host's
+ * (TCG), however many devices copy in a loop, they hold the main loop at
+ * most half the time.
  */
-static int64_t pcie_testdev_deadline(uint64_t delay_ms)
+static int64_t pcie_testdev_deadline(PCIeTestdevState *s, uint64_t delay_ms)
 {
+    int64_t pace = 2 * s->copy_cost_ns * MAX(pcie_testdev_count, 1);
+
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
            MAX(MIN(delay_ms, TESTDEV_MAX_DELAY_MS) * SCALE_MS,
-               TESTDEV_MIN_COPY_DELAY_NS);
+               MAX(TESTDEV_MIN_COPY_DELAY_NS, pace));
 }
 
 /* aggression_delay_ms, bounded below so the virtual clock keeps moving. */
 static int64_t pcie_testdev_next_round(PCIeTestdevState *s)
 {
-    return pcie_testdev_deadline(MAX(s->aggression_delay_ms,
-                                     TESTDEV_MIN_AGGRESSION_MS));
+    return pcie_testdev_deadline(s, MAX(s->aggression_delay_ms,
+                                        TESTDEV_MIN_AGGRESSION_MS));
 }
 
 static void pcie_testdev_rearm(PCIeTestdevState *s)
@@ -146,6 +157,33 @@ static const char *pcie_testdev_result_name(uint32_t result)
     static const char *const names[] = TESTDEV_RESULT_NAMES;
 
     return result < ARRAY_SIZE(names) ? names[result] : "unknown";
+}
+
+/*
+ * Whether the device sees [addr, addr + len) as RAM it may read (or write),
+ * after any IOMMU. Each MMIO access costs host time under the big lock, so
+ * copies that reach MMIO are kept short.
+ */
+static bool pcie_testdev_is_ram(PCIeTestdevState *s, uint64_t addr,
+                                uint64_t len, bool is_write)
+{
+    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+
+    RCU_READ_LOCK_GUARD();
+    while (len) {
+        hwaddr xlat, l = len;
+        MemoryRegion *mr = address_space_translate(as, addr, &xlat, &l,
+                                                   is_write,
+                                                   MEMTXATTRS_UNSPECIFIED);
+
+        if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr) ||
+            (is_write && mr->readonly) || l == 0) {
+            return false;
+        }
+        addr += l;
+        len -= MIN(l, len);
+    }
+    return true;
 }
 
 /*
@@ -178,7 +216,19 @@ static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
                       TYPE_PCIE_TESTDEV, kind, size, src, dst);
         result = src + (size - 1) < src ? TESTDEV_RESULT_SRC_FAULT
                                         : TESTDEV_RESULT_DST_FAULT;
+    } else if (size > TESTDEV_MAX_MMIO_COPY &&
+               (!pcie_testdev_is_ram(s, src, size, false) ||
+                !pcie_testdev_is_ram(s, dst, size, true))) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "%s: %s copy of 0x%" PRIx64 " bytes from 0x%" PRIx64
+                      " to 0x%" PRIx64 " reaches MMIO or nothing: refused"
+                      " above 0x%llx bytes\n", TYPE_PCIE_TESTDEV, kind, size,
+                      src, dst, TESTDEV_MAX_MMIO_COPY);
+        result = pcie_testdev_is_ram(s, src, size, false) ?
+                 TESTDEV_RESULT_DST_FAULT : TESTDEV_RESULT_SRC_FAULT;
     } else {
+        int64_t start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+
         s->in_dma = true;
         if (pci_dma_read(pdev, src, s->bounce, size) != MEMTX_OK) {
             result = TESTDEV_RESULT_SRC_FAULT;
@@ -192,6 +242,7 @@ static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
             result = TESTDEV_RESULT_OK;
         }
         s->in_dma = false;
+        s->copy_cost_ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start;
     }
 
     /* A copy that reset or unplugged its own device counts for nobody. */
@@ -216,7 +267,10 @@ static void pcie_testdev_update_intx(PCIeTestdevState *s)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
 
-    pci_set_irq(pdev, !msi_enabled(pdev) && s->int_status);
+    /* The original had no interrupt pin. */
+    if (!s->original) {
+        pci_set_irq(pdev, !msi_enabled(pdev) && s->int_status);
+    }
 }
 
 static void pcie_testdev_raise(PCIeTestdevState *s, uint32_t bits)
@@ -322,7 +376,7 @@ static void pcie_testdev_doorbell(PCIeTestdevState *s, uint64_t val)
      * Even with no delay the copy runs from the timer, never inside the
      * MMIO write, so a copy cannot nest in another device's DMA.
      */
-    s->copy_deadline = pcie_testdev_deadline(s->busy_delay_ms);
+    s->copy_deadline = pcie_testdev_deadline(s, s->busy_delay_ms);
     trace_pcie_testdev_doorbell(s->copy_src, s->copy_dst, s->copy_size,
                                 s->busy_delay_ms);
     pcie_testdev_rearm(s);
@@ -516,6 +570,10 @@ static void pcie_testdev_reset(DeviceState *dev)
 
     trace_pcie_testdev_reset();
     s->generation++;
+    /* Unrealized but still on its bus (qom-set realized=false): no config. */
+    if (s->unrealized) {
+        return;
+    }
     s->srcaddr = s->prop_srcaddr;
     s->dstaddr = s->prop_dstaddr;
     s->size = s->prop_size;
@@ -558,7 +616,7 @@ static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
     }
     pcie_cap_flr_init(pdev);
 
-    pci_config_set_interrupt_pin(pdev->config, 1);
+    pci_config_set_interrupt_pin(pdev->config, s->original ? 0 : 1);
     /*
      * MSI, one vector; where the platform has none, INTx alone. The
      * original had no interrupt at all.
@@ -580,7 +638,15 @@ static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
                      PCI_BASE_ADDRESS_MEM_TYPE_64 |
                      PCI_BASE_ADDRESS_MEM_PREFETCH, &s->mmio);
 
-    s->bounce = g_malloc(s->max_size);
+    g_free(s->bounce);
+    s->bounce = g_try_malloc(s->max_size);
+    if (!s->bounce) {
+        error_setg(errp, "cannot allocate the %" PRIu64 "-byte bounce buffer",
+                   s->max_size);
+        return;
+    }
+    s->unrealized = false;
+    pcie_testdev_count++;
 }
 
 static void pcie_testdev_exit(PCIDevice *pdev)
@@ -589,6 +655,7 @@ static void pcie_testdev_exit(PCIDevice *pdev)
 
     s->unrealized = true;
     s->generation++;
+    pcie_testdev_count--;
     timer_del(&s->timer);
     msi_uninit(pdev);
     pcie_cap_exit(pdev);
@@ -636,8 +703,13 @@ static int pcie_testdev_post_load(void *opaque, int version_id)
         bad = "RESULT";
     } else if ((s->int_enable | s->int_status) & ~TESTDEV_INT_DONE) {
         bad = "the interrupt registers";
-    } else if (s->original && (s->copy_irq || s->int_enable)) {
+    } else if (s->original && (s->copy_irq || s->int_enable ||
+                               s->int_status)) {
         bad = "interrupts, which x-original devices have none of";
+    } else if (s->original && ((s->srcaddr | s->dstaddr | s->size |
+                                s->busy_delay_ms | s->copy_src |
+                                s->copy_dst | s->copy_size) >> 32)) {
+        bad = "registers above 32 bits on an x-original device";
     }
     if (bad) {
         error_report("%s: invalid migration state: %s", TYPE_PCIE_TESTDEV,

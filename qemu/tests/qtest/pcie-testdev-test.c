@@ -115,11 +115,19 @@ static void ring(Testdev *t, uint64_t size, uint64_t doorbell)
     ring_copy(t, SRC_BUF, DST_BUF, size, doorbell);
 }
 
-/* Ring the doorbell for a copy and let the device run it. */
+/*
+ * Ring the doorbell for a copy and let the device run it: at the earliest
+ * 1 us later, or later by BUSY_DELAY or the device's pacing by host time.
+ */
 static uint64_t copy(Testdev *t, uint64_t src, uint64_t dst, uint64_t size)
 {
+    int i;
+
     ring_copy(t, src, dst, size, TESTDEV_DOORBELL_START);
     qtest_clock_step(t->qts, TESTDEV_MIN_COPY_DELAY_NS);
+    for (i = 0; i < 1000 && rd(t, TESTDEV_REG_STATUS); i++) {
+        qtest_clock_step(t->qts, MS);
+    }
     return rd(t, TESTDEV_REG_RESULT);
 }
 
@@ -578,7 +586,7 @@ static void dirty(Testdev *t)
 {
     fill(t, SRC_BUF, 0x99, 64);
     fill(t, DST_BUF, 0x00, 64);
-    g_assert_cmpuint(copy(t, SRC_BUF, DST_BUF, 64), ==, TESTDEV_RESULT_NONE);
+    ring(t, 64, TESTDEV_DOORBELL_START);
     g_assert_cmpuint(rd(t, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
     wr(t, TESTDEV_REG_BUSY_DELAY, 1000);
     wr(t, TESTDEV_REG_AGGRESSIVE, TESTDEV_AGGRESSIVE_ON);
@@ -870,6 +878,17 @@ static void test_memory_bound(void)
     unlink(pidfile);
 }
 
+/*
+ * The fuzz tests' time, PCIE_TESTDEV_FUZZ_SECONDS (default 6): a third for
+ * the one-device fuzzer, the rest for the topology one.
+ */
+static double fuzz_seconds(void)
+{
+    const char *env = g_getenv("PCIE_TESTDEV_FUZZ_SECONDS");
+
+    return env ? g_ascii_strtod(env, NULL) : 6;
+}
+
 /* Bus addresses a fuzzed copy aims at: RAM, edges, MMIO, nothing. */
 static uint64_t fuzz_addr(Testdev *t)
 {
@@ -907,13 +926,12 @@ static uint64_t fuzz_size(void)
 
 /*
  * Random register accesses, config-space writes, resets and clock steps,
- * with DMA aimed anywhere. PCIE_TESTDEV_FUZZ_SECONDS bounds the run (default
- * 5); the seed is GLib's (--seed to replay). The device must keep working.
+ * with DMA aimed anywhere, for a third of fuzz_seconds(); the seed is
+ * GLib's (--seed to replay). The device must keep working.
  */
 static void test_fuzz(void)
 {
-    const char *env = g_getenv("PCIE_TESTDEV_FUZZ_SECONDS");
-    double seconds = env ? g_ascii_strtod(env, NULL) : 5;
+    double seconds = fuzz_seconds() / 3;
     g_autoptr(GTimer) timer = g_timer_new();
     static const unsigned sizes[] = { 1, 2, 4, 8 };
     uint64_t ops = 0;
@@ -1226,6 +1244,14 @@ static uint8_t cfg_find_cap(QTestState *qts, int bus, int devfn, uint8_t id)
     return pos;
 }
 
+/*
+ * The switch downstream port of the hotplug tests sits in the last slot of
+ * the switch's bus, so that its config space is close to the end of the
+ * config window: a copy from its Slot Control into what follows the window
+ * stays short (copies that reach MMIO are limited in size).
+ */
+#define DP_DEVFN QPCI_DEVFN(0x1f, 0)
+
 /* A bridge at bus:devfn forwarding buses sec..sub and one 1 MiB window. */
 static void cfg_bridge(QTestState *qts, int bus, int devfn, int sec, int sub,
                        uint32_t window)
@@ -1259,7 +1285,7 @@ static void test_unplug_by_peer_dma(void)
     const uint64_t ecam = 0xb0000000ULL, ecam_size = 64 * MiB;
     const uint64_t a_regs = ecam + ecam_size;
     const int rp_bus = 0, up_bus = 62, dp_bus = 63, a_bus = 64;
-    const int rp = QPCI_DEVFN(5, 0), a = QPCI_DEVFN(0, 0);
+    const int rp = QPCI_DEVFN(5, 0), dp = DP_DEVFN, a = QPCI_DEVFN(0, 0);
     g_autofree uint8_t *payload = NULL;
     QPCIDevice *host;
     uint64_t sltctl, size, a_bar;
@@ -1273,8 +1299,8 @@ static void test_unplug_by_peer_dma(void)
                         "-device pcie-root-port,id=rp,bus=pcie.0,addr=05.0,"
                         "chassis=1,slot=1 "
                         "-device x3130-upstream,id=up,bus=rp "
-                        "-device xio3130-downstream,id=dp,bus=up,chassis=2,"
-                        "slot=2 "
+                        "-device xio3130-downstream,id=dp,bus=up,addr=1f.0,"
+                        "chassis=2,slot=2 "
                         "-device pcie-testdev,id=a,bus=dp,busy_delay_ms=10",
                         RAM_SIZE >> 20);
     b.bus = qpci_new_pc(b.qts, NULL);
@@ -1289,7 +1315,7 @@ static void test_unplug_by_peer_dma(void)
     /* Root port, switch upstream and downstream ports: A on bus 64. */
     cfg_bridge(b.qts, rp_bus, rp, up_bus, a_bus, a_regs);
     cfg_bridge(b.qts, up_bus, 0, dp_bus, a_bus, a_regs);
-    cfg_bridge(b.qts, dp_bus, 0, a_bus, a_bus, a_regs);
+    cfg_bridge(b.qts, dp_bus, dp, a_bus, a_bus, a_regs);
     g_assert_cmphex(cfg_readw(b.qts, a_bus, a, PCI_VENDOR_ID), ==,
                     TESTDEV_VENDOR_ID);
     a_bar = PCI_BASE_ADDRESS_0 + 4 * TESTDEV_BAR;
@@ -1301,12 +1327,13 @@ static void test_unplug_by_peer_dma(void)
                     10);
 
     /* Slot Control: power indicator off, power off. Then A's registers. */
-    cap = cfg_find_cap(b.qts, dp_bus, 0, PCI_CAP_ID_EXP);
-    sltctl = ecam + ((uint64_t)dp_bus << 20) + cap + PCI_EXP_SLTCTL;
+    cap = cfg_find_cap(b.qts, dp_bus, dp, PCI_CAP_ID_EXP);
+    sltctl = ecam + ((uint64_t)dp_bus << 20) + (dp << 12) + cap +
+             PCI_EXP_SLTCTL;
     size = a_regs + TESTDEV_REG_DOORBELL + 8 - sltctl;
     g_assert_cmpuint(size, <=, TESTDEV_MAX_SIZE_DEFAULT);
     payload = g_malloc0(size);
-    ctl = cfg_readw(b.qts, dp_bus, 0, cap + PCI_EXP_SLTCTL);
+    ctl = cfg_readw(b.qts, dp_bus, dp, cap + PCI_EXP_SLTCTL);
     ctl |= PCI_EXP_SLTCTL_PWR_IND_OFF | PCI_EXP_SLTCTL_PWR_OFF;
     stw_le_p(payload, ctl);
     stq_le_p(payload + a_regs - sltctl + TESTDEV_REG_SRCADDR, SRC_BUF);
@@ -1408,6 +1435,515 @@ static void test_migration_bad_state(void)
     unlink(file);
 }
 
+/*
+ * The world the topology fuzzer drives: device B at 00:04.0 and C at
+ * 00:06.0 on the root bus, and A behind a root port and a switch with
+ * native hotplug, on a bus past a 64 MiB PCIe config window, with its BAR
+ * right after the window (as in test_unplug_by_peer_dma). The fuzzer
+ * renumbers the buses, powers A's slot off and on, plugs A back with
+ * device_add, and migrates the whole machine to a new QEMU.
+ */
+#define FUZZ_ECAM       0xb0000000ULL
+#define FUZZ_ECAM_SIZE  (64 * MiB)
+#define FUZZ_A_BAR      (FUZZ_ECAM + FUZZ_ECAM_SIZE)
+#define FUZZ_PAYLOAD    0x400000ULL /* RAM of words worth writing anywhere */
+#define FUZZ_A_PROPS    "busy_delay_ms=1,aggression_delay_ms=2"
+
+typedef struct {
+    QTestState *qts;
+    QPCIBus *bus;
+    int up_bus, dp_bus, a_bus;  /* the switch's numbering, fuzzed */
+    bool a_present;
+    uint64_t bar[3];            /* B, C, A */
+    uint8_t exp_cap, msi_cap, rp_exp_cap, dp_exp_cap;
+    uint64_t ops, migrations, unplugs, replugs, renumbers;
+} FuzzWorld;
+
+static const int fuzz_root_devfn[2] = { QPCI_DEVFN(4, 0), QPCI_DEVFN(6, 0) };
+#define FUZZ_RP QPCI_DEVFN(5, 0)
+
+/* Bus and devfn of device i (0 B, 1 C, 2 A). */
+static void fuzz_where(FuzzWorld *w, int i, int *bus, int *devfn)
+{
+    *bus = i < 2 ? 0 : w->a_bus;
+    *devfn = i < 2 ? fuzz_root_devfn[i] : 0;
+}
+
+static void fuzz_number_buses(FuzzWorld *w)
+{
+    cfg_bridge(w->qts, 0, FUZZ_RP, w->up_bus, w->a_bus, FUZZ_A_BAR);
+    cfg_bridge(w->qts, w->up_bus, 0, w->dp_bus, w->a_bus, FUZZ_A_BAR);
+    cfg_bridge(w->qts, w->dp_bus, DP_DEVFN, w->a_bus, w->a_bus, FUZZ_A_BAR);
+}
+
+/* Give device i its BAR and decoding back (an FLR clears them). */
+static void fuzz_map(FuzzWorld *w, int i, int bus, int devfn)
+{
+    const int bar = PCI_BASE_ADDRESS_0 + 4 * TESTDEV_BAR;
+
+    cfg_writel(w->qts, bus, devfn, bar, w->bar[i]);
+    cfg_writel(w->qts, bus, devfn, bar + 4, w->bar[i] >> 32);
+    cfg_writew(w->qts, bus, devfn, PCI_COMMAND,
+               PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+}
+
+/* The same for A, if it is there. */
+static void fuzz_setup_a(FuzzWorld *w)
+{
+    w->a_present = cfg_readw(w->qts, w->a_bus, 0, PCI_VENDOR_ID) ==
+                   TESTDEV_VENDOR_ID;
+    if (w->a_present) {
+        fuzz_map(w, 2, w->a_bus, 0);
+    }
+}
+
+/* Boot the machine and set its buses up, or boot one to load it into. */
+static void fuzz_boot(FuzzWorld *w, bool incoming)
+{
+    QPCIDevice *host;
+    int i;
+
+    w->qts = qtest_initf(MACHINE "-m %llu "
+                         "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
+                         "-device pcie-testdev,addr=04.0,aggression_delay_ms=3 "
+                         "-device pcie-testdev,addr=06.0 "
+                         "-device pcie-root-port,id=rp,bus=pcie.0,addr=05.0,"
+                         "chassis=1,slot=1 "
+                         "-device x3130-upstream,id=up,bus=rp "
+                         "-device xio3130-downstream,id=dp,bus=up,addr=1f.0,"
+                         "chassis=2,slot=2 %s %s", RAM_SIZE >> 20,
+                         w->a_present ? "-device pcie-testdev,id=a,bus=dp,"
+                                        FUZZ_A_PROPS : "",
+                         incoming ? "-incoming defer" : "");
+    w->bus = qpci_new_pc(w->qts, NULL);
+    if (incoming) {
+        return;
+    }
+    w->bus->mmio_alloc_ptr = 0xE0000000;
+    for (i = 0; i < 2; i++) {
+        QPCIDevice *dev = qpci_device_find(w->bus, fuzz_root_devfn[i]);
+
+        w->bar[i] = qpci_iomap(dev, TESTDEV_BAR, NULL).addr;
+        qpci_device_enable(dev);
+        g_free(dev);
+    }
+    w->bar[2] = FUZZ_A_BAR;
+    host = qpci_device_find(w->bus, 0);
+    qpci_config_writel(host, 0x64, 0);
+    qpci_config_writel(host, 0x60, FUZZ_ECAM | 2 << 1 | 1);
+    g_free(host);
+    fuzz_number_buses(w);
+    fuzz_setup_a(w);
+    g_assert_true(w->a_present);
+    w->exp_cap = cfg_find_cap(w->qts, 0, fuzz_root_devfn[0], PCI_CAP_ID_EXP);
+    w->msi_cap = cfg_find_cap(w->qts, 0, fuzz_root_devfn[0], PCI_CAP_ID_MSI);
+    w->rp_exp_cap = cfg_find_cap(w->qts, 0, FUZZ_RP, PCI_CAP_ID_EXP);
+    w->dp_exp_cap = cfg_find_cap(w->qts, w->dp_bus, DP_DEVFN, PCI_CAP_ID_EXP);
+}
+
+/* Where a fuzzed bus address points: memory, registers, config space. */
+static uint64_t fuzz_target(FuzzWorld *w)
+{
+    static const int cfg_regs[] = {
+        PCI_COMMAND, PCI_PRIMARY_BUS, PCI_BASE_ADDRESS_0,
+    };
+    int bus = 0, devfn = 0, off;
+
+    switch (g_test_rand_int_range(0, 12)) {
+    case 0:
+        return g_test_rand_int_range(0, RAM_SIZE);
+    case 1:
+        return w->bar[g_test_rand_int_range(0, 3)] +
+               g_test_rand_int_range(0, TESTDEV_REG_END / 4 + 1) * 4;
+    case 2:
+        return w->bar[g_test_rand_int_range(0, 3)] + TESTDEV_REG_DOORBELL;
+    case 3:
+    case 4:
+        /* A config register that matters, through the window. */
+        switch (g_test_rand_int_range(0, 4)) {
+        case 0:
+            fuzz_where(w, g_test_rand_int_range(0, 3), &bus, &devfn);
+            off = w->exp_cap + PCI_EXP_DEVCTL;
+            break;
+        case 1:
+            fuzz_where(w, g_test_rand_int_range(0, 3), &bus, &devfn);
+            off = w->msi_cap + g_test_rand_int_range(0, 4) * 4;
+            break;
+        case 2:
+            bus = w->dp_bus;
+            devfn = DP_DEVFN;
+            off = w->dp_exp_cap + PCI_EXP_SLTCTL;
+            break;
+        default:
+            bus = g_test_rand_bit() ? w->up_bus : w->dp_bus;
+            devfn = bus == w->dp_bus ? DP_DEVFN : 0;
+            off = cfg_regs[g_test_rand_int_range(0, ARRAY_SIZE(cfg_regs))];
+            break;
+        }
+        return FUZZ_ECAM + ((uint64_t)bus << 20) + (devfn << 12) + off;
+    case 5:
+        return FUZZ_ECAM + FUZZ_ECAM_SIZE - g_test_rand_int_range(1, 0x2000);
+    case 6:
+        return 0xfee00000 + g_test_rand_int_range(0, 0x1000);
+    case 7:
+        return UNMAPPED;
+    case 8:
+        return 0xffffffffffffffffULL - g_test_rand_int_range(0, 0x2000);
+    default:
+        return FUZZ_PAYLOAD + g_test_rand_int_range(0, 0x10000 / 8) * 8;
+    }
+}
+
+/* A word that does something wherever it lands. */
+static uint64_t fuzz_word(FuzzWorld *w)
+{
+    static const uint64_t words[] = {
+        TESTDEV_DOORBELL_START, TESTDEV_DOORBELL_START | TESTDEV_DOORBELL_IRQ,
+        PCI_EXP_DEVCTL_BCR_FLR, PCI_EXP_SLTCTL_PWR_IND_OFF |
+        PCI_EXP_SLTCTL_PWR_OFF, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
+        TESTDEV_AGGRESSIVE_ON, 0, ~0ULL, 0x3f3e00, FUZZ_A_BAR,
+    };
+
+    return g_test_rand_bit() ? words[g_test_rand_int_range(0,
+                                     ARRAY_SIZE(words))]
+                             : fuzz_target(w);
+}
+
+static void fuzz_payload(FuzzWorld *w)
+{
+    uint64_t buf[0x10000 / 8];
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(buf); i++) {
+        buf[i] = fuzz_word(w);
+    }
+    qtest_memwrite(w->qts, FUZZ_PAYLOAD, buf, sizeof(buf));
+}
+
+/*
+ * A copy put together from parts that matter: device i copies a source
+ * that starts with a word that acts (a doorbell, FLR, slot power-off, ...)
+ * to a destination the fuzzer knows, and is either one word long or long
+ * enough to run on into A's registers, where its last words land as
+ * SRCADDR, DSTADDR, SIZE and DOORBELL. Each device has a source area of
+ * its own, so the copies it is set up for stay armed.
+ */
+static void fuzz_composed_copy(FuzzWorld *w, int i)
+{
+    uint64_t src = 0x600000 + i * 0x200000ULL, dst = fuzz_target(w);
+    uint64_t size = 8, head = fuzz_word(w), tail[4];
+
+    /* Often ring another device's doorbell: chains of devices. */
+    if (g_test_rand_int_range(0, 4) == 0) {
+        dst = w->bar[(i + g_test_rand_int_range(1, 3)) % 3] +
+              TESTDEV_REG_DOORBELL;
+        head = TESTDEV_DOORBELL_START;
+    }
+
+    if (dst < FUZZ_A_BAR && FUZZ_A_BAR - dst < TESTDEV_MAX_SIZE_DEFAULT - 64 &&
+        g_test_rand_bit()) {
+        size = FUZZ_A_BAR + sizeof(tail) - dst;
+    }
+    tail[0] = fuzz_target(w);
+    tail[1] = fuzz_target(w);
+    tail[2] = g_test_rand_int_range(1, 0x100);
+    tail[3] = TESTDEV_DOORBELL_START;
+    qtest_memwrite(w->qts, src, &head, sizeof(head));
+    if (size > sizeof(head)) {
+        qtest_memwrite(w->qts, src + size - sizeof(tail), tail, sizeof(tail));
+    }
+    qtest_writeq(w->qts, w->bar[i] + TESTDEV_REG_BUSY_DELAY,
+                 g_test_rand_bit() ? 0 : g_test_rand_int_range(1, 3));
+    qtest_writeq(w->qts, w->bar[i] + TESTDEV_REG_SRCADDR, src);
+    qtest_writeq(w->qts, w->bar[i] + TESTDEV_REG_DSTADDR, dst);
+    qtest_writeq(w->qts, w->bar[i] + TESTDEV_REG_SIZE, size);
+    qtest_writeq(w->qts, w->bar[i] + TESTDEV_REG_DOORBELL,
+                 g_test_rand_bit() ? TESTDEV_DOORBELL_START : 0);
+}
+
+/*
+ * Whether A exists, powered or not: config space alone cannot tell a device
+ * in a powered-off slot from none.
+ */
+static bool fuzz_a_exists(FuzzWorld *w)
+{
+    QDict *rsp = qtest_qmp(w->qts, "{ 'execute': 'qom-get', 'arguments':"
+                           " { 'path': '/machine/peripheral/a',"
+                           " 'property': 'type' } }");
+    bool exists = qdict_haskey(rsp, "return");
+
+    qobject_unref(rsp);
+    return exists;
+}
+
+/* Save the machine and carry on in a new QEMU that loaded it. */
+static void fuzz_migrate(FuzzWorld *w, const char *file)
+{
+    g_autofree char *save = g_strdup_printf("exec:cat > %s", file);
+    g_autofree char *load = g_strdup_printf("exec:cat %s", file);
+    FuzzWorld old = *w;
+    bool a_present = w->a_present;
+    const int port[2][3] = {
+        { 0, FUZZ_RP, w->rp_exp_cap }, { w->dp_bus, DP_DEVFN, w->dp_exp_cap },
+    };
+    int i;
+
+    /*
+     * QEMU's own hotplug ports cannot migrate their electromechanical
+     * interlock status (read-only, yet checked on load), which a stray
+     * write of EIC toggles: no migration then.
+     */
+    for (i = 0; i < 2; i++) {
+        if (cfg_readw(w->qts, port[i][0], port[i][1],
+                      port[i][2] + PCI_EXP_SLTSTA) & PCI_EXP_SLTSTA_EIS) {
+            return;
+        }
+    }
+
+    qtest_qmp_assert_success(w->qts, "{ 'execute': 'migrate',"
+                             " 'arguments': { 'uri': %s } }", save);
+    wait_migration(w->qts);
+    w->a_present = fuzz_a_exists(w);
+    fuzz_boot(w, true);
+    w->a_present = a_present;
+    qtest_qmp_assert_success(w->qts, "{ 'execute': 'migrate-incoming',"
+                             " 'arguments': { 'uri': %s } }", load);
+    wait_migration(w->qts);
+    qpci_free_pc(old.bus);
+    qtest_quit(old.qts);
+    w->migrations++;
+}
+
+/* One step of the fuzzer: mostly register and DMA traffic. */
+static void fuzz_step(FuzzWorld *w, const char *file)
+{
+    static const unsigned sizes[] = { 1, 2, 4, 8 };
+    int i = g_test_rand_int_range(0, w->a_present ? 3 : 2);
+    int bus, devfn, off;
+    uint64_t reg, val;
+    unsigned size;
+
+    fuzz_where(w, i, &bus, &devfn);
+    switch (g_test_rand_int_range(0, 40)) {
+    case 0:
+    case 1:
+        qtest_clock_step(w->qts, g_test_rand_int_range(0, 5 * MS));
+        /* Bring back what an FLR by some DMA may have unmapped. */
+        fuzz_map(w, 0, 0, fuzz_root_devfn[0]);
+        fuzz_map(w, 1, 0, fuzz_root_devfn[1]);
+        fuzz_setup_a(w);
+        return;
+    case 2:
+        cfg_writew(w->qts, bus, devfn, PCI_COMMAND, PCI_COMMAND_MEMORY |
+                   (g_test_rand_bit() ? PCI_COMMAND_MASTER : 0));
+        return;
+    case 3:
+        /* MSI at anything the fuzzer knows, with a word that acts there. */
+        off = w->msi_cap;
+        cfg_writel(w->qts, bus, devfn, off + PCI_MSI_ADDRESS_LO,
+                   fuzz_target(w));
+        cfg_writel(w->qts, bus, devfn, off + PCI_MSI_ADDRESS_HI, 0);
+        cfg_writew(w->qts, bus, devfn, off + PCI_MSI_DATA_64,
+                   g_test_rand_int_range(0, 4));
+        cfg_writew(w->qts, bus, devfn, off + PCI_MSI_FLAGS,
+                   g_test_rand_bit() ? PCI_MSI_FLAGS_ENABLE : 0);
+        return;
+    case 4:
+        if (g_test_rand_int_range(0, 20) == 0) {
+            cfg_writew(w->qts, bus, devfn, w->exp_cap + PCI_EXP_DEVCTL,
+                       PCI_EXP_DEVCTL_BCR_FLR);
+            cfg_writew(w->qts, bus, devfn, PCI_COMMAND,
+                       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+        }
+        return;
+    case 5:
+        if (g_test_rand_int_range(0, 50) == 0) {
+            /* Renumber the switch: a valid numbering, or garbage first. */
+            if (g_test_rand_bit()) {
+                cfg_writel(w->qts, 0, FUZZ_RP, PCI_PRIMARY_BUS,
+                           g_test_rand_int());
+                qtest_clock_step(w->qts, MS);
+            }
+            /* Often the port stays on the last bus the window reaches. */
+            w->up_bus = g_test_rand_int_range(1, 62);
+            w->dp_bus = g_test_rand_bit() ? 63 :
+                        g_test_rand_int_range(w->up_bus + 1, 64);
+            w->a_bus = g_test_rand_bit() ? 64 :
+                       g_test_rand_int_range(w->dp_bus + 1, 65);
+            fuzz_number_buses(w);
+            fuzz_setup_a(w);
+            w->renumbers++;
+        }
+        return;
+    case 6:
+        if (g_test_rand_int_range(0, 50) == 0) {
+            /* Power the slot off, which unplugs A, or on again. */
+            bool was_present = w->a_present;
+
+            cfg_writew(w->qts, w->dp_bus, DP_DEVFN,
+                       w->dp_exp_cap + PCI_EXP_SLTCTL,
+                       g_test_rand_bit() ? PCI_EXP_SLTCTL_PWR_IND_OFF |
+                                           PCI_EXP_SLTCTL_PWR_OFF :
+                                           PCI_EXP_SLTCTL_PWR_IND_ON);
+            fuzz_setup_a(w);
+            w->unplugs += was_present && !w->a_present;
+        }
+        return;
+    case 7:
+        if (!w->a_present && g_test_rand_int_range(0, 20) == 0) {
+            QDict *rsp;
+
+            cfg_writew(w->qts, w->dp_bus, DP_DEVFN,
+                       w->dp_exp_cap + PCI_EXP_SLTCTL,
+                       PCI_EXP_SLTCTL_PWR_IND_ON);
+            rsp = qtest_qmp(w->qts, "{ 'execute': 'device_add', 'arguments':"
+                            " { 'driver': 'pcie-testdev', 'id': 'a',"
+                            " 'bus': 'dp', 'busy_delay_ms': 1,"
+                            " 'aggression_delay_ms': 2 } }");
+            qobject_unref(rsp);
+            fuzz_setup_a(w);
+            w->replugs += w->a_present;
+        }
+        return;
+    case 8:
+        if (g_test_rand_int_range(0, 200) == 0) {
+            fuzz_migrate(w, file);
+        }
+        return;
+    case 9:
+        if (g_test_rand_int_range(0, 10) == 0) {
+            fuzz_payload(w);
+        }
+        return;
+    case 10:
+    case 11:
+    case 12:
+    case 13:
+        fuzz_composed_copy(w, i);
+        return;
+    default:
+        break;
+    }
+
+    /* A register access, aligned or not, with a value that matters. */
+    reg = g_test_rand_int_range(0, TESTDEV_REG_END / 8 + 1) * 8;
+    size = sizes[g_test_rand_int_range(0, 4)];
+    switch (reg) {
+    case TESTDEV_REG_SRCADDR:
+    case TESTDEV_REG_DSTADDR:
+        val = fuzz_target(w);
+        break;
+    case TESTDEV_REG_SIZE:
+        val = g_test_rand_bit() ? g_test_rand_int_range(1, 0x3000)
+                                : fuzz_size();
+        break;
+    case TESTDEV_REG_BUSY_DELAY:
+        val = g_test_rand_int_range(0, 3);
+        break;
+    default:
+        val = ((uint64_t)g_test_rand_int() << 32) | g_test_rand_int();
+    }
+    if (g_test_rand_int_range(0, 10) == 0) {
+        reg += g_test_rand_int_range(1, 8);
+    } else if (size == 4 && g_test_rand_bit()) {
+        reg += 4;
+    }
+    if (g_test_rand_int_range(0, 4) == 0) {
+        qtest_memread(w->qts, w->bar[i] + reg, &val, size);
+    } else {
+        qtest_memwrite(w->qts, w->bar[i] + reg, &val, size);
+    }
+}
+
+/*
+ * Three devices DMAing into each other's registers and config spaces, MSI
+ * aimed anywhere, FLR, bus renumbering, slot power (unplug), device_add,
+ * and migration to a new QEMU in the middle of it all, for two thirds of
+ * fuzz_seconds(); GLib's seed (--seed to replay).
+ * QEMU must stay alive, and B must still copy at the end.
+ */
+static void test_fuzz_topology(void)
+{
+    double seconds = fuzz_seconds() * 2 / 3;
+    g_autoptr(GTimer) timer = g_timer_new();
+    g_autofree char *file = NULL;
+    FuzzWorld w = { .up_bus = 62, .dp_bus = 63, .a_bus = 64,
+                    .a_present = true };
+    Testdev b;
+    int fd;
+
+    fd = g_file_open_tmp("pcie-testdev-fuzz-XXXXXX", &file, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    fuzz_boot(&w, false);
+    fuzz_payload(&w);
+    while (g_timer_elapsed(timer, NULL) < seconds) {
+        fuzz_step(&w, file);
+        w.ops++;
+    }
+    g_test_message("fuzz-topology: %" PRIu64 " operations in %.0f s, %"
+                   PRIu64 " migrations, %" PRIu64 " renumberings, %" PRIu64
+                   " slot power-offs that unplugged, %" PRIu64 " replugs",
+                   w.ops, seconds, w.migrations, w.renumbers, w.unplugs,
+                   w.replugs);
+
+    qtest_qmp_assert_success(w.qts, "{ 'execute': 'query-status' }");
+    b.qts = w.qts;
+    b.bus = w.bus;
+    b.dev = qpci_device_find(w.bus, fuzz_root_devfn[0]);
+    qpci_config_writew(b.dev, w.exp_cap + PCI_EXP_DEVCTL,
+                       PCI_EXP_DEVCTL_BCR_FLR);
+    testdev_map(&b, true);
+    fill(&b, SRC_BUF, 0x6e, 256);
+    fill(&b, DST_BUF, 0x00, 256);
+    g_assert_cmpuint(copy(&b, SRC_BUF, DST_BUF, 256), ==, TESTDEV_RESULT_OK);
+    assert_filled(&b, DST_BUF, 0x6e, 256);
+    testdev_stop(&b);
+    unlink(file);
+}
+
+/*
+ * Each MMIO access costs host time under QEMU's big lock: a copy that
+ * reaches MMIO (here the PCIe config window) may be TESTDEV_MAX_MMIO_COPY
+ * bytes long, no more; one that stays in RAM may be max_transfer_size.
+ */
+static void test_mmio_limit(void)
+{
+    uint64_t nobody;
+    Testdev t;
+
+    testdev_start(&t, true, "");
+    /* Config space of bus 1, where no device answers: writes are dropped. */
+    nobody = enable_ecam(t.bus) + (1 << 20);
+    g_assert_cmpuint(copy(&t, SRC_BUF, nobody, TESTDEV_MAX_MMIO_COPY), ==,
+                     TESTDEV_RESULT_OK);
+    g_assert_cmpuint(copy(&t, SRC_BUF, nobody, TESTDEV_MAX_MMIO_COPY + 8),
+                     ==, TESTDEV_RESULT_DST_FAULT);
+    g_assert_cmpuint(copy(&t, nobody, DST_BUF, TESTDEV_MAX_MMIO_COPY + 8),
+                     ==, TESTDEV_RESULT_SRC_FAULT);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, TESTDEV_MAX_SIZE_DEFAULT), ==,
+                     TESTDEV_RESULT_OK);
+    testdev_stop(&t);
+}
+
+/*
+ * Unrealized through QMP, the device stays on its bus, so system reset
+ * still reaches it; it must not touch its freed config space then.
+ */
+static void test_reset_unrealized(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-device pcie-testdev,id=t,addr=04.0");
+
+    qtest_qmp_assert_success(qts, "{ 'execute': 'qom-set', 'arguments':"
+                             " { 'path': '/machine/peripheral/t',"
+                             " 'property': 'realized', 'value': false } }");
+    qtest_qmp_assert_success(qts, "{ 'execute': 'system_reset' }");
+    qtest_qmp_eventwait(qts, "RESET");
+    qtest_clock_step(qts, 10 * MS);
+    qtest_qmp_assert_success(qts, "{ 'execute': 'query-status' }");
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1446,6 +1982,9 @@ int main(int argc, char **argv)
                    test_unplug_by_peer_dma);
     qtest_add_func("/pcie-testdev/migration-bad-state",
                    test_migration_bad_state);
-    qtest_add_func("/pcie-testdev/fuzz", test_fuzz);
+    qtest_add_func("/pcie-testdev/mmio-limit", test_mmio_limit);
+    qtest_add_func("/pcie-testdev/reset-unrealized", test_reset_unrealized);
+    qtest_add_func("/pcie-testdev/fuzz/one-device", test_fuzz);
+    qtest_add_func("/pcie-testdev/fuzz/topology", test_fuzz_topology);
     return g_test_run();
 }
