@@ -21,6 +21,7 @@
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/iopoll.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/sched/signal.h>
@@ -41,7 +42,6 @@
 #include "testdev_ioctl.h"
 #include "testdev_regs.h"
 
-#define TESTDEV_SELFTEST_LEN	PAGE_SIZE
 #define TESTDEV_SRC_FILL	0x5a
 #define TESTDEV_DST_FILL	0xc3
 /* How long a copy may take beyond the device's BUSY_DELAY. */
@@ -49,6 +49,8 @@
 #define TESTDEV_POLL_US		100
 /* How big a kmalloc'd buffer may be (page aligned, one page at most). */
 #define TESTDEV_MAX_KMALLOC	PAGE_SIZE
+/* What a copy may take beyond BUSY_DELAY before probe gives up on it. */
+#define TESTDEV_IDLE_MARGIN_MS	1000
 
 static bool selftest = true;
 module_param(selftest, bool, 0444);
@@ -73,13 +75,19 @@ struct testdev {
 	struct list_head files;	/* open files */
 	struct pci_dev *pdev;
 	void __iomem *regs;
-	struct mutex lock;	/* one copy at a time */
-	wait_queue_head_t wait;	/* for irq_done or gone */
+	struct mutex lock;	/* one copy at a time; held across a reset */
+	wait_queue_head_t wait;	/* for irq_done, gone or resetting */
 	bool irq_done;		/* the completion interrupt came */
+	bool resetting;		/* a function reset is under way */
 	bool irq;		/* copies complete by interrupt, not polling */
-	/* The original fork's device has no RESULT register: judge by data. */
-	bool has_result;
+	/*
+	 * The original fork's device: no RESULT (judge by data), no
+	 * interrupt, 4-byte accesses only, and only the low 32 bits of an
+	 * address kept.
+	 */
+	bool original;
 	u64 max_size;
+	size_t selftest_len;
 	struct testdev_rogue rogue;	/* what it did before probe */
 	int id;
 	char name[32];
@@ -99,14 +107,39 @@ struct testdev_outcome {
 	u64 elapsed_ns;
 };
 
+/* The original device takes 4-byte accesses only, and keeps 32 bits. */
+static u64 testdev_rd(struct testdev *td, unsigned int reg)
+{
+	if (td->original)
+		return readl(td->regs + reg);
+	return readq(td->regs + reg);
+}
+
+static void testdev_wr(struct testdev *td, unsigned int reg, u64 val)
+{
+	if (td->original)
+		writel(lower_32_bits(val), td->regs + reg);
+	else
+		writeq(val, td->regs + reg);
+}
+
+/* Leave no buffer's address in the device: a reset may replay it. */
+static void testdev_clear_addrs(struct testdev *td)
+{
+	testdev_wr(td, TESTDEV_REG_SRCADDR, 0);
+	testdev_wr(td, TESTDEV_REG_DSTADDR, 0);
+	testdev_wr(td, TESTDEV_REG_SIZE, 0);
+}
+
 static irqreturn_t testdev_irq(int irq, void *data)
 {
 	struct testdev *td = data;
-	u64 pending = readq(td->regs + TESTDEV_REG_INT_STATUS);
+	u64 pending = testdev_rd(td, TESTDEV_REG_INT_STATUS);
 
-	if (!(pending & TESTDEV_INT_DONE))
+	/* All ones: the device is gone (surprise removal), not ours. */
+	if (pending == ~0ULL || !(pending & TESTDEV_INT_DONE))
 		return IRQ_NONE;	/* a shared INTx line */
-	writeq(pending, td->regs + TESTDEV_REG_INT_ACK);
+	testdev_wr(td, TESTDEV_REG_INT_ACK, pending);
 	WRITE_ONCE(td->irq_done, true);
 	wake_up(&td->wait);
 	return IRQ_HANDLED;
@@ -119,7 +152,7 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
 
 	for (;;) {
-		*status = readq(td->regs + TESTDEV_REG_STATUS);
+		*status = testdev_rd(td, TESTDEV_REG_STATUS);
 		if (!(*status & TESTDEV_STATUS_BUSY))
 			return 0;
 		if (time_after(jiffies, deadline))
@@ -128,6 +161,8 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 			return -EINTR;
 		if (READ_ONCE(td->gone))
 			return -ENODEV;
+		if (READ_ONCE(td->resetting))
+			return -EIO;
 		usleep_range(TESTDEV_POLL_US, 2 * TESTDEV_POLL_US);
 	}
 }
@@ -137,9 +172,9 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
  * finish, by interrupt where it has one, by polling STATUS otherwise, with a
  * timeout either way. Returns 0 with *out filled in, -EBUSY while an earlier
  * copy is still pending, or -ETIMEDOUT / -EINTR / -ENODEV (the device is
- * being removed). A copy that did not finish may still write later: bus
- * mastering goes off until the device is idle, so the buffers can be freed
- * safely.
+ * being removed) / -EIO (a function reset cancels it). A copy that did not
+ * finish may still write later: bus mastering goes off until the device is
+ * idle, so the buffers can be freed safely.
  */
 static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 			unsigned int timeout_ms, struct testdev_outcome *out)
@@ -153,16 +188,16 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	ret = mutex_lock_killable(&td->lock);
 	if (ret)
 		return ret;
-	if (readq(td->regs + TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
+	if (testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
 		ret = -EBUSY;
 		goto unlock;
 	}
 	/* An MSI is a DMA write: without bus mastering none arrives. */
 	irq = td->irq && td->pdev->is_busmaster;
-	writeq(src, td->regs + TESTDEV_REG_SRCADDR);
-	writeq(dst, td->regs + TESTDEV_REG_DSTADDR);
-	writeq(len, td->regs + TESTDEV_REG_SIZE);
-	timeout_ms += min_t(u64, readq(td->regs + TESTDEV_REG_BUSY_DELAY),
+	testdev_wr(td, TESTDEV_REG_SRCADDR, src);
+	testdev_wr(td, TESTDEV_REG_DSTADDR, dst);
+	testdev_wr(td, TESTDEV_REG_SIZE, len);
+	timeout_ms += min_t(u64, testdev_rd(td, TESTDEV_REG_BUSY_DELAY),
 			    TESTDEV_MAX_DELAY_MS);
 	if (irq) {
 		/*
@@ -170,17 +205,18 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 		 * or bus mastering was off) left DONE set; the device signals
 		 * only a new DONE, so clear it first.
 		 */
-		writeq(TESTDEV_INT_DONE, td->regs + TESTDEV_REG_INT_ACK);
+		testdev_wr(td, TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE);
 		WRITE_ONCE(td->irq_done, false);
 		doorbell |= TESTDEV_DOORBELL_IRQ;
 	}
 	start = ktime_get();
-	writeq(doorbell, td->regs + TESTDEV_REG_DOORBELL);
+	testdev_wr(td, TESTDEV_REG_DOORBELL, doorbell);
 
 	if (irq) {
 		left = wait_event_killable_timeout(td->wait,
 						   READ_ONCE(td->irq_done) ||
-						   READ_ONCE(td->gone),
+						   READ_ONCE(td->gone) ||
+						   READ_ONCE(td->resetting),
 						   msecs_to_jiffies(timeout_ms));
 		ret = left < 0 ? left : 0;
 		/* No interrupt in time: the copy may have ended all the same. */
@@ -200,8 +236,9 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 			 ret);
 		goto unlock;
 	}
-	out->result = td->has_result ? readq(td->regs + TESTDEV_REG_RESULT) :
-		      TESTDEV_RESULT_NONE;
+	out->result = td->original ? TESTDEV_RESULT_NONE :
+		      testdev_rd(td, TESTDEV_REG_RESULT);
+	testdev_clear_addrs(td);
 	/* The device's writes must be seen before the buffers are read. */
 	dma_rmb();
 unlock:
@@ -216,11 +253,12 @@ static const char *testdev_result_name(u32 result)
 	return result < ARRAY_SIZE(names) ? names[result] : "unknown";
 }
 
-static const char *testdev_data_state(const struct testdev_buf *dst)
+static const char *testdev_data_state(const struct testdev_buf *dst,
+				      size_t len)
 {
-	if (!memchr_inv(dst->cpu, TESTDEV_SRC_FILL, TESTDEV_SELFTEST_LEN))
+	if (!memchr_inv(dst->cpu, TESTDEV_SRC_FILL, len))
 		return "copied";
-	if (!memchr_inv(dst->cpu, TESTDEV_DST_FILL, TESTDEV_SELFTEST_LEN))
+	if (!memchr_inv(dst->cpu, TESTDEV_DST_FILL, len))
 		return "untouched";
 	return "corrupted";
 }
@@ -232,8 +270,8 @@ static const char *testdev_data_state(const struct testdev_buf *dst)
 static const char *testdev_verdict(const struct testdev *td, u32 result,
 				   const char *data)
 {
-	bool ok = !td->has_result || result == TESTDEV_RESULT_OK;
-	bool fault = !td->has_result || result == TESTDEV_RESULT_SRC_FAULT ||
+	bool ok = td->original || result == TESTDEV_RESULT_OK;
+	bool fault = td->original || result == TESTDEV_RESULT_SRC_FAULT ||
 		     result == TESTDEV_RESULT_DST_FAULT;
 
 	if (ok && !strcmp(data, "copied"))
@@ -251,15 +289,15 @@ static int testdev_transfer(struct testdev *td, int nr, const char *how,
 	const char *data;
 	int ret;
 
-	memset(dbuf->cpu, TESTDEV_DST_FILL, TESTDEV_SELFTEST_LEN);
-	ret = testdev_copy(td, src, dst, TESTDEV_SELFTEST_LEN,
-			   TESTDEV_TIMEOUT_MS, &out);
+	memset(dbuf->cpu, TESTDEV_DST_FILL, td->selftest_len);
+	ret = testdev_copy(td, src, dst, td->selftest_len, TESTDEV_TIMEOUT_MS,
+			   &out);
 	if (ret) {
 		dev_err(dev, "transfer %d (%s): src %#llx dst %#llx: no completion: %d\n",
 			nr, how, src, dst, ret);
 		return ret;
 	}
-	data = testdev_data_state(dbuf);
+	data = testdev_data_state(dbuf, td->selftest_len);
 	dev_info(dev, "transfer %d (%s): src %#llx dst %#llx: STATUS=%llu RESULT=%s data=%s -> %s\n",
 		 nr, how, src, dst, out.status, testdev_result_name(out.result),
 		 data, testdev_verdict(td, out.result, data));
@@ -277,28 +315,29 @@ static phys_addr_t testdev_cpu_phys(void *cpu)
 static int testdev_selftest(struct testdev *td)
 {
 	struct device *dev = &td->pdev->dev;
+	size_t len = td->selftest_len;
 	struct testdev_buf src, dst;
 	int ret;
 
-	src.cpu = dma_alloc_coherent(dev, TESTDEV_SELFTEST_LEN, &src.dma, GFP_KERNEL);
+	src.cpu = dma_alloc_coherent(dev, len, &src.dma, GFP_KERNEL);
 	if (!src.cpu)
 		return -ENOMEM;
-	dst.cpu = dma_alloc_coherent(dev, TESTDEV_SELFTEST_LEN, &dst.dma, GFP_KERNEL);
+	dst.cpu = dma_alloc_coherent(dev, len, &dst.dma, GFP_KERNEL);
 	if (!dst.cpu) {
 		ret = -ENOMEM;
 		goto free_src;
 	}
 	src.phys = testdev_cpu_phys(src.cpu);
 	dst.phys = testdev_cpu_phys(dst.cpu);
-	memset(src.cpu, TESTDEV_SRC_FILL, TESTDEV_SELFTEST_LEN);
+	memset(src.cpu, TESTDEV_SRC_FILL, len);
 
 	ret = testdev_transfer(td, 1, "DMA handles", src.dma, dst.dma, &dst);
 	if (!ret)
 		ret = testdev_transfer(td, 2, "CPU physical addresses",
 				       src.phys, dst.phys, &dst);
-	dma_free_coherent(dev, TESTDEV_SELFTEST_LEN, dst.cpu, dst.dma);
+	dma_free_coherent(dev, len, dst.cpu, dst.dma);
 free_src:
-	dma_free_coherent(dev, TESTDEV_SELFTEST_LEN, src.cpu, src.dma);
+	dma_free_coherent(dev, len, src.cpu, src.dma);
 	return ret;
 }
 
@@ -360,8 +399,8 @@ static int testdev_ioc_info(struct testdev *td, void __user *uarg)
 		return -EINVAL;
 	info.version = TESTDEV_IOCTL_VERSION;
 	info.max_size = td->max_size;
-	info.copies = readq(td->regs + TESTDEV_REG_COPIES);
-	info.faults = readq(td->regs + TESTDEV_REG_FAULTS);
+	info.copies = testdev_rd(td, TESTDEV_REG_COPIES);
+	info.faults = testdev_rd(td, TESTDEV_REG_FAULTS);
 	info.irq = td->irq;
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
@@ -589,7 +628,7 @@ static int testdev_ioc_master(struct testdev *td, void __user *uarg)
 		return ret;
 	/* A copy that timed out must not get bus mastering back. */
 	if (req.enable &&
-	    readq(td->regs + TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY)
+	    testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY)
 		ret = -EBUSY;
 	else if (req.enable)
 		pci_set_master(td->pdev);
@@ -764,37 +803,83 @@ static void testdev_stop_rogue(struct testdev *td)
 {
 	struct testdev_rogue *r = &td->rogue;
 
-	r->aggressive = readq(td->regs + TESTDEV_REG_AGGRESSIVE) &
+	r->aggressive = testdev_rd(td, TESTDEV_REG_AGGRESSIVE) &
 			TESTDEV_AGGRESSIVE_ON;
 	if (r->aggressive)
-		writeq(0, td->regs + TESTDEV_REG_AGGRESSIVE);
-	r->copies = readq(td->regs + TESTDEV_REG_COPIES);
-	r->faults = readq(td->regs + TESTDEV_REG_FAULTS);
+		testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
+	r->copies = testdev_rd(td, TESTDEV_REG_COPIES);
+	r->faults = testdev_rd(td, TESTDEV_REG_FAULTS);
 	if (r->aggressive)
 		dev_warn(&td->pdev->dev,
 			 "device was DMAing on its own before this driver: %llu copies landed, %llu faulted; stopped it\n",
 			 r->copies, r->faults);
 }
 
-/* Interrupts: MSI, or INTx; without either, copies are polled. */
-static void testdev_setup_irq(struct testdev *td)
+/* How long a copy may still take: BUSY_DELAY, capped as the device caps it. */
+static unsigned int testdev_copy_time_ms(struct testdev *td)
+{
+	return min_t(u64, testdev_rd(td, TESTDEV_REG_BUSY_DELAY),
+		     TESTDEV_MAX_DELAY_MS) + TESTDEV_IDLE_MARGIN_MS;
+}
+
+/* No interrupt pending or to come, and no buffer address left behind. */
+static void testdev_quiesce(struct testdev *td)
+{
+	if (td->original) {
+		testdev_clear_addrs(td);
+		return;
+	}
+	testdev_wr(td, TESTDEV_REG_INT_ENABLE, 0);
+	testdev_wr(td, TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE);
+	testdev_clear_addrs(td);
+}
+
+/*
+ * On removal, before the interrupt handler goes (devm runs this first): a
+ * copy an abandoned ioctl left pending would raise its interrupt after,
+ * and on a shared INTx line nobody would clear it. A function reset
+ * cancels the copy; without one, wait for it, within what it can take.
+ */
+static void testdev_remove_quiesce(void *data)
+{
+	struct testdev *td = data;
+	u64 status = testdev_rd(td, TESTDEV_REG_STATUS);
+
+	if (status != ~0ULL && status & TESTDEV_STATUS_BUSY &&
+	    pci_reset_function_locked(td->pdev) &&
+	    read_poll_timeout(testdev_rd, status,
+			      !(status & TESTDEV_STATUS_BUSY), 1000,
+			      testdev_copy_time_ms(td) * USEC_PER_MSEC, false,
+			      td, TESTDEV_REG_STATUS))
+		dev_warn(&td->pdev->dev, "a copy is still pending at removal\n");
+	testdev_quiesce(td);
+}
+
+/*
+ * Interrupts: MSI, or INTx; without either (and on the original device,
+ * which has none), copies are polled.
+ */
+static int testdev_setup_irq(struct testdev *td)
 {
 	struct pci_dev *pdev = td->pdev;
 	int ret;
 
-	if (!td->has_result)
-		return;		/* the original device has no interrupt */
+	/* A bit an earlier binding left set would fire as soon as we ask. */
+	testdev_quiesce(td);
+	if (td->original)
+		goto quiesce_at_removal;
 	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI | PCI_IRQ_INTX);
-	if (ret < 0)
-		goto poll;
-	ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, 0), testdev_irq,
-			       IRQF_SHARED, td->name, td);
+	if (ret >= 0)
+		ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, 0),
+				       testdev_irq, IRQF_SHARED, td->name, td);
 	if (ret)
-		goto poll;
-	td->irq = true;
-	return;
-poll:
-	dev_info(&pdev->dev, "no interrupt (%d): polling for completion\n", ret);
+		dev_info(&pdev->dev, "no interrupt (%d): polling for completion\n",
+			 ret);
+	else
+		td->irq = true;
+quiesce_at_removal:
+	/* Added after the handler, so removal runs it before freeing that. */
+	return devm_add_action_or_reset(&pdev->dev, testdev_remove_quiesce, td);
 }
 
 static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -825,23 +910,32 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return dev_err_probe(dev, ret, "cannot map BAR%d\n", TESTDEV_BAR);
 	td->regs = pcim_iomap_table(pdev)[TESTDEV_BAR];
-	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+
+	/*
+	 * The original fork's device reads 0 where it has no register, such
+	 * as MAX_SIZE, and takes 4-byte accesses only: ask it that way. It
+	 * keeps 32 bits of an address, so it must only get 32-bit ones.
+	 */
+	td->original = !readl(td->regs + TESTDEV_REG_MAX_SIZE);
+	if (td->original) {
+		dev_info(dev, "original device (MAX_SIZE reads 0): 32-bit DMA, no interrupt, judging copies by their data\n");
+		td->max_size = TESTDEV_MAX_SIZE_DEFAULT;
+	} else {
+		td->max_size = testdev_rd(td, TESTDEV_REG_MAX_SIZE);
+	}
+	td->selftest_len = min_t(u64, td->max_size, PAGE_SIZE);
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(td->original ? 32 : 64));
 	if (ret)
 		return dev_err_probe(dev, ret, "no usable DMA mask\n");
 	pci_set_drvdata(pdev, td);
 
-	td->max_size = readq(td->regs + TESTDEV_REG_MAX_SIZE);
-	td->has_result = td->max_size != 0;
-	if (!td->has_result) {
-		dev_info(dev, "no RESULT register (original device): judging copies by their data\n");
-		td->max_size = TESTDEV_MAX_SIZE_DEFAULT;
-	}
 	testdev_stop_rogue(td);
 	/*
 	 * A copy an earlier binding abandoned (its buffers are gone) must end
 	 * before bus mastering comes back; without it, it ends as a fault.
+	 * It may take BUSY_DELAY from its doorbell.
 	 */
-	ret = testdev_poll_idle(td, TESTDEV_TIMEOUT_MS, &status);
+	ret = testdev_poll_idle(td, testdev_copy_time_ms(td), &status);
 	if (ret)
 		return dev_err_probe(dev, ret, "device stays busy\n");
 	pci_set_master(pdev);
@@ -853,7 +947,9 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 	snprintf(td->name, sizeof(td->name), "pcie-testdev%d", td->id);
-	testdev_setup_irq(td);
+	ret = testdev_setup_irq(td);
+	if (ret)
+		return ret;
 
 	if (selftest) {
 		ret = testdev_selftest(td);
@@ -875,6 +971,43 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return devm_add_action_or_reset(dev, testdev_misc_deregister, &td->misc);
 }
 
+/*
+ * A function reset (sysfs reset, a reset before assignment) returns the
+ * device to its power-on state: end the copy in flight, whose buffers are
+ * about to go, and keep copies off until the device is ours again.
+ */
+static void testdev_reset_prepare(struct pci_dev *pdev)
+{
+	struct testdev *td = pci_get_drvdata(pdev);
+
+	WRITE_ONCE(td->resetting, true);
+	wake_up(&td->wait);
+	/* Held until reset_done: a waiting copy ends at once with -EIO. */
+	mutex_lock(&td->lock);
+	testdev_quiesce(td);
+}
+
+static void testdev_reset_done(struct pci_dev *pdev)
+{
+	struct testdev *td = pci_get_drvdata(pdev);
+
+	/*
+	 * Power-on state: a device with the aggressive property DMAs on its
+	 * own again, and the reset cancelled the copy an ioctl abandoned.
+	 */
+	testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
+	testdev_quiesce(td);
+	if (!(testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY))
+		pci_set_master(pdev);
+	WRITE_ONCE(td->resetting, false);
+	mutex_unlock(&td->lock);
+}
+
+static const struct pci_error_handlers testdev_err_handler = {
+	.reset_prepare = testdev_reset_prepare,
+	.reset_done = testdev_reset_done,
+};
+
 static const struct pci_device_id testdev_ids[] = {
 	{ PCI_DEVICE(TESTDEV_VENDOR_ID, TESTDEV_DEVICE_ID) },
 	{ }
@@ -885,6 +1018,7 @@ static struct pci_driver testdev_driver = {
 	.name = KBUILD_MODNAME,
 	.id_table = testdev_ids,
 	.probe = testdev_probe,
+	.err_handler = &testdev_err_handler,
 };
 module_pci_driver(testdev_driver);
 

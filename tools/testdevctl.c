@@ -11,6 +11,7 @@
  *   testdevctl check-remove [DEV]         killing a copy, unbinding the driver
  *                                         and removing the device under an
  *                                         open file are safe
+ *   testdevctl ring BDF                   start a copy on an unbound device
  *
  * The audit runs each scenario on every device it finds, tells the IOMMU
  * configuration from sysfs, and prints scenario, expected, observed and
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1146,6 +1148,37 @@ static int check_remove(const char *dev)
 	return k.failed || k.n != CHECK_REMOVE_TESTS ? 1 : 0;
 }
 
+/*
+ * testdevctl ring BDF: start a 64-byte copy on a device no driver holds,
+ * through its BAR, as a binding that abandoned a copy leaves it; it stays
+ * pending for BUSY_DELAY.
+ */
+static int ring(const char *bdf)
+{
+	volatile uint32_t *regs;
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource%d", bdf,
+		 TESTDEV_BAR);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	regs = mmap(NULL, TESTDEV_BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fd, 0);
+	if (regs == MAP_FAILED)
+		die("mmap %s: %s", path, strerror(errno));
+	/* 4-byte accesses, which the original device takes too. */
+	regs[TESTDEV_REG_SRCADDR / 4] = 0;
+	regs[TESTDEV_REG_DSTADDR / 4] = 0;
+	regs[TESTDEV_REG_SIZE / 4] = 64;
+	regs[TESTDEV_REG_DOORBELL / 4] = TESTDEV_DOORBELL_START;
+	printf("%s: STATUS=%u\n", bdf, regs[TESTDEV_REG_STATUS / 4]);
+	munmap((void *)regs, TESTDEV_BAR_SIZE);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "info"))
@@ -1156,6 +1189,8 @@ int main(int argc, char **argv)
 		return check_ioctls(argc > 2 ? argv[2] : "pcie-testdev0");
 	if (argc >= 2 && !strcmp(argv[1], "check-remove"))
 		return check_remove(argc > 2 ? argv[2] : "pcie-testdev0");
+	if (argc == 3 && !strcmp(argv[1], "ring"))
+		return ring(argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "audit")) {
 		if (argc == 2)
 			return audit(TABLE);
@@ -1165,6 +1200,6 @@ int main(int argc, char **argv)
 			return audit(JSON);
 	}
 	fprintf(stderr, "usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] | audit [--ktap|--json] |\n"
-		"                  check-ioctls [DEV] | check-remove [DEV]\n");
+		"                  check-ioctls [DEV] | check-remove [DEV] | ring BDF\n");
 	return 2;
 }
