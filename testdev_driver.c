@@ -33,9 +33,12 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
+#include <linux/security.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
@@ -49,6 +52,12 @@
 #define TESTDEV_POLL_US		100
 /* How big a kmalloc'd buffer may be (page aligned, one page at most). */
 #define TESTDEV_MAX_KMALLOC	PAGE_SIZE
+/*
+ * How big a coherent buffer may be, whatever the device's MAX_SIZE: the
+ * page allocator's largest block on x86, so that a big request fails
+ * cleanly instead of warning.
+ */
+#define TESTDEV_MAX_COHERENT	SZ_4M
 /* What a copy may take beyond BUSY_DELAY before probe gives up on it. */
 #define TESTDEV_IDLE_MARGIN_MS	1000
 
@@ -87,6 +96,7 @@ struct testdev {
 	 */
 	bool original;
 	u64 max_size;
+	size_t max_coherent;	/* the largest coherent buffer */
 	size_t selftest_len;
 	struct testdev_rogue rogue;	/* what it did before probe */
 	int id;
@@ -347,6 +357,8 @@ struct testdev_file {
 	struct list_head node;	/* in td->files */
 	struct mutex lock;	/* one ioctl at a time on this file */
 	struct xarray bufs;
+	/* Opened with CAP_SYS_RAWIO: may name memory by address. */
+	bool rawio;
 };
 
 struct testdev_buffer {
@@ -357,6 +369,17 @@ struct testdev_buffer {
 	bool mapped;		/* streaming: still mapped */
 	void *cpu;
 	dma_addr_t dma;		/* kept after an unmap, as a stale handle */
+};
+
+/* Every ioctl's argument, copied in and out outside the locks. */
+union testdev_arg {
+	struct testdev_info info;
+	struct testdev_buf_alloc alloc;
+	struct testdev_buf_ref ref;
+	struct testdev_buf_io io;
+	struct testdev_copy copy;
+	struct testdev_master master;
+	struct testdev_rogue rogue;
 };
 
 static void testdev_buffer_free(struct testdev *td, struct testdev_buffer *b)
@@ -373,7 +396,20 @@ static void testdev_buffer_free(struct testdev *td, struct testdev_buffer *b)
 	kfree(b);
 }
 
-/* Copy an argument struct in, checking its size and reserved fields. */
+/*
+ * Naming memory by address (a raw bus address, a CPU physical address, a
+ * stale handle, bytes past a mapping) reaches any RAM where no IOMMU
+ * translates: as for /dev/mem, it takes CAP_SYS_RAWIO at open and no
+ * kernel lockdown.
+ */
+static int testdev_rawio(const struct testdev_file *tf)
+{
+	if (!tf->rawio)
+		return -EPERM;
+	return security_locked_down(LOCKDOWN_DEV_MEM);
+}
+
+/* Copy an argument struct in, checking its size. */
 static int testdev_get_arg(void *arg, size_t size, const void __user *uarg)
 {
 	u32 argsz;
@@ -387,22 +423,16 @@ static int testdev_get_arg(void *arg, size_t size, const void __user *uarg)
 	return 0;
 }
 
-static int testdev_ioc_info(struct testdev *td, void __user *uarg)
+static int testdev_ioc_info(struct testdev *td, struct testdev_info *info)
 {
-	struct testdev_info info;
-	int ret;
-
-	ret = testdev_get_arg(&info, sizeof(info), uarg);
-	if (ret)
-		return ret;
-	if (info.reserved)
+	if (info->reserved)
 		return -EINVAL;
-	info.version = TESTDEV_IOCTL_VERSION;
-	info.max_size = td->max_size;
-	info.copies = testdev_rd(td, TESTDEV_REG_COPIES);
-	info.faults = testdev_rd(td, TESTDEV_REG_FAULTS);
-	info.irq = td->irq;
-	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	info->version = TESTDEV_IOCTL_VERSION;
+	info->max_size = td->max_size;
+	info->copies = testdev_rd(td, TESTDEV_REG_COPIES);
+	info->faults = testdev_rd(td, TESTDEV_REG_FAULTS);
+	info->irq = td->irq;
+	return 0;
 }
 
 static const enum dma_data_direction testdev_dirs[] = {
@@ -411,38 +441,48 @@ static const enum dma_data_direction testdev_dirs[] = {
 	[TESTDEV_DIR_FROM_DEVICE] = DMA_FROM_DEVICE,
 };
 
-static int testdev_ioc_alloc(struct testdev_file *tf, void __user *uarg)
+/*
+ * A streaming buffer must not share a cache line with other data (DMA-API
+ * debug tracks L1_CACHE_BYTES lines even where DMA is coherent), and
+ * kmalloc aligns power-of-two sizes to themselves.
+ */
+static size_t testdev_kmalloc_size(size_t size)
+{
+	size_t align = max_t(size_t, dma_get_cache_alignment(), L1_CACHE_BYTES);
+
+	return roundup_pow_of_two(max(size, align));
+}
+
+static int testdev_ioc_alloc(struct testdev_file *tf,
+			     struct testdev_buf_alloc *req)
 {
 	struct device *dev = &tf->td->pdev->dev;
-	struct testdev_buf_alloc req;
 	struct testdev_buffer *b;
 	u32 id;
 	int ret;
 
-	ret = testdev_get_arg(&req, sizeof(req), uarg);
-	if (ret)
-		return ret;
-	if (req.reserved || req.reserved2 || req.kind > TESTDEV_BUF_UNMAPPED ||
-	    req.dir >= ARRAY_SIZE(testdev_dirs) || !req.size ||
-	    req.size > (req.kind == TESTDEV_BUF_COHERENT ? tf->td->max_size :
-			TESTDEV_MAX_KMALLOC) ||
-	    req.map_len > req.size ||
-	    (req.kind != TESTDEV_BUF_STREAMING && (req.dir || req.map_len)))
+	if (req->reserved || req->reserved2 ||
+	    req->kind > TESTDEV_BUF_UNMAPPED ||
+	    req->dir >= ARRAY_SIZE(testdev_dirs) || !req->size ||
+	    req->size > (req->kind == TESTDEV_BUF_COHERENT ?
+			 tf->td->max_coherent : TESTDEV_MAX_KMALLOC) ||
+	    req->map_len > req->size ||
+	    (req->kind != TESTDEV_BUF_STREAMING && (req->dir || req->map_len)))
 		return -EINVAL;
 
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
-	b->kind = req.kind;
-	b->dir = testdev_dirs[req.dir];
-	b->size = req.size;
-	b->map_len = req.map_len ?: req.size;
-	if (b->kind == TESTDEV_BUF_COHERENT) {
-		b->cpu = dma_alloc_coherent(dev, b->size, &b->dma, GFP_KERNEL);
-	} else {
-		/* Power-of-two kmalloc sizes are aligned: one page at most. */
-		b->cpu = kzalloc(b->size, GFP_KERNEL);
-	}
+	b->kind = req->kind;
+	b->dir = testdev_dirs[req->dir];
+	b->size = req->size;
+	b->map_len = req->map_len ?: req->size;
+	if (b->kind == TESTDEV_BUF_COHERENT)
+		/* Up to max_coherent: may fail, and must not warn. */
+		b->cpu = dma_alloc_coherent(dev, b->size, &b->dma,
+					    GFP_KERNEL | __GFP_NOWARN);
+	else
+		b->cpu = kzalloc(testdev_kmalloc_size(b->size), GFP_KERNEL);
 	if (!b->cpu) {
 		kfree(b);
 		return -ENOMEM;
@@ -463,35 +503,27 @@ static int testdev_ioc_alloc(struct testdev_file *tf, void __user *uarg)
 		testdev_buffer_free(tf->td, b);
 		return ret == -EBUSY ? -ENOSPC : ret;
 	}
-	req.id = id;
-	req.dma = b->dma;
-	req.phys = testdev_cpu_phys(b->cpu);
-	if (copy_to_user(uarg, &req, sizeof(req))) {
-		testdev_buffer_free(tf->td, xa_erase(&tf->bufs, id));
-		return -EFAULT;
-	}
+	req->id = id;
+	req->dma = b->dma;
+	/* A physical address is for those who may use one. */
+	req->phys = testdev_rawio(tf) ? 0 : testdev_cpu_phys(b->cpu);
 	return 0;
 }
 
 static int testdev_ioc_buf(struct testdev_file *tf, unsigned int cmd,
-			   void __user *uarg)
+			   struct testdev_buf_ref *ref)
 {
 	struct testdev_buffer *b;
-	struct testdev_buf_ref ref;
-	int ret;
 
-	ret = testdev_get_arg(&ref, sizeof(ref), uarg);
-	if (ret)
-		return ret;
 	if (cmd == TESTDEV_IOC_BUF_FREE) {
-		b = xa_erase(&tf->bufs, ref.id);
+		b = xa_erase(&tf->bufs, ref->id);
 		if (!b)
 			return -ENOENT;
 		testdev_buffer_free(tf->td, b);
 		return 0;
 	}
 	/* Unmap, keeping the old handle for copies through a stale IOVA. */
-	b = xa_load(&tf->bufs, ref.id);
+	b = xa_load(&tf->bufs, ref->id);
 	if (!b)
 		return -ENOENT;
 	if (!b->mapped)
@@ -501,43 +533,55 @@ static int testdev_ioc_buf(struct testdev_file *tf, unsigned int cmd,
 	return 0;
 }
 
+/*
+ * Buffer I/O between data, a kernel copy of the user's bytes, and the
+ * buffer. A mapped streaming buffer belongs to the device between ioctls:
+ * the CPU takes it for the access and gives it back.
+ */
 static int testdev_ioc_io(struct testdev_file *tf, unsigned int cmd,
-			  void __user *uarg)
+			  const struct testdev_buf_io *io, void *data)
 {
+	struct device *dev = &tf->td->pdev->dev;
 	struct testdev_buffer *b;
-	struct testdev_buf_io io;
-	void __user *data;
-	int ret;
+	size_t sync = 0;
 
-	ret = testdev_get_arg(&io, sizeof(io), uarg);
-	if (ret)
-		return ret;
-	b = xa_load(&tf->bufs, io.id);
+	b = xa_load(&tf->bufs, io->id);
 	if (!b)
 		return -ENOENT;
-	if (io.offset > b->size || io.len > b->size - io.offset)
+	if (io->offset > b->size || io->len > b->size - io->offset)
 		return -EINVAL;
-	data = u64_to_user_ptr(io.data);
+	if (b->kind == TESTDEV_BUF_STREAMING && b->mapped &&
+	    io->offset < b->map_len)
+		sync = min_t(u64, io->len, b->map_len - io->offset);
+	if (sync)
+		dma_sync_single_range_for_cpu(dev, b->dma, io->offset, sync,
+					      b->dir);
 	if (cmd == TESTDEV_IOC_BUF_WRITE)
-		ret = copy_from_user(b->cpu + io.offset, data, io.len);
+		memcpy(b->cpu + io->offset, data, io->len);
 	else
-		ret = copy_to_user(data, b->cpu + io.offset, io.len);
-	return ret ? -EFAULT : 0;
+		memcpy(data, b->cpu + io->offset, io->len);
+	if (sync)
+		dma_sync_single_range_for_device(dev, b->dma, io->offset, sync,
+						 b->dir);
+	return 0;
 }
 
 /* The bus address a copy names, checking it lies inside its buffer. */
 static int testdev_resolve(struct testdev_file *tf,
-			   const struct testdev_addr *a, u64 size, u64 *bus,
-			   struct testdev_buffer **buf)
+			   const struct testdev_addr *a, u64 size, bool dst,
+			   u64 *bus)
 {
 	struct testdev_buffer *b;
+	int ret;
 
-	*buf = NULL;
 	if (a->mode == TESTDEV_ADDR_RAW) {
 		if (a->id)
 			return -EINVAL;
+		ret = testdev_rawio(tf);
+		if (ret)
+			return ret;
 		*bus = a->addr;
-		return 0;
+		goto check_bus;
 	}
 	if (a->mode != TESTDEV_ADDR_DMA && a->mode != TESTDEV_ADDR_PHYS)
 		return -EINVAL;
@@ -549,88 +593,87 @@ static int testdev_resolve(struct testdev_file *tf,
 	if (a->mode == TESTDEV_ADDR_DMA) {
 		if (b->kind == TESTDEV_BUF_UNMAPPED)
 			return -EINVAL;
+		/* Coherent buffers are mapped whole for as long as they exist. */
+		ret = 0;
+		if (b->kind == TESTDEV_BUF_STREAMING && !b->mapped) {
+			ret = testdev_rawio(tf);	/* a stale handle */
+		} else if (b->kind == TESTDEV_BUF_STREAMING &&
+			   (a->addr > b->map_len ||
+			    size > b->map_len - a->addr)) {
+			/*
+			 * Past what is mapped: under swiotlb, other mappings'
+			 * bounce slots. Never written; read only to show the
+			 * exposure.
+			 */
+			ret = dst ? -EINVAL : testdev_rawio(tf);
+		}
+		if (ret)
+			return ret;
 		*bus = b->dma + a->addr;
-		if (b->mapped)
-			*buf = b;	/* to sync around the copy */
 	} else {
+		ret = testdev_rawio(tf);
+		if (ret)
+			return ret;
 		/* Vmapped coherent pages need not be contiguous. */
 		if (is_vmalloc_addr(b->cpu) &&
 		    offset_in_page(b->cpu + a->addr) + size > PAGE_SIZE)
 			return -EINVAL;
 		*bus = testdev_cpu_phys(b->cpu + a->addr);
 	}
+check_bus:
+	/* The original device would cut the address to 32 bits. */
+	if (tf->td->original && (*bus > U32_MAX || size - 1 > U32_MAX - *bus))
+		return -EINVAL;
 	return 0;
 }
 
-static int testdev_ioc_copy(struct testdev_file *tf, void __user *uarg)
+static int testdev_ioc_copy(struct testdev_file *tf, struct testdev_copy *req)
 {
-	struct testdev_buffer *sbuf, *dbuf;
-	struct device *dev = &tf->td->pdev->dev;
 	struct testdev_outcome out = { };
-	struct testdev_copy req;
 	int ret;
 
-	ret = testdev_get_arg(&req, sizeof(req), uarg);
-	if (ret)
-		return ret;
-	if (req.reserved || !req.size || req.size > tf->td->max_size ||
-	    req.timeout_ms > TESTDEV_MAX_DELAY_MS)
+	if (req->reserved || !req->size || req->size > tf->td->max_size ||
+	    req->timeout_ms > TESTDEV_MAX_DELAY_MS)
 		return -EINVAL;
-	ret = testdev_resolve(tf, &req.src, req.size, &req.src_bus, &sbuf);
+	ret = testdev_resolve(tf, &req->src, req->size, false, &req->src_bus);
 	if (!ret)
-		ret = testdev_resolve(tf, &req.dst, req.size, &req.dst_bus, &dbuf);
+		ret = testdev_resolve(tf, &req->dst, req->size, true,
+				      &req->dst_bus);
 	if (ret)
 		return ret;
 
-	if (sbuf && sbuf->kind == TESTDEV_BUF_STREAMING)
-		dma_sync_single_for_device(dev, sbuf->dma, sbuf->map_len, sbuf->dir);
-	if (dbuf && dbuf->kind == TESTDEV_BUF_STREAMING)
-		dma_sync_single_for_device(dev, dbuf->dma, dbuf->map_len, dbuf->dir);
-	ret = testdev_copy(tf->td, req.src_bus, req.dst_bus, req.size,
-			   req.timeout_ms ?: TESTDEV_TIMEOUT_MS, &out);
-	if (dbuf && dbuf->kind == TESTDEV_BUF_STREAMING)
-		dma_sync_single_for_cpu(dev, dbuf->dma, dbuf->map_len, dbuf->dir);
+	/* Mapped buffers are the device's already (see testdev_ioc_io()). */
+	ret = testdev_copy(tf->td, req->src_bus, req->dst_bus, req->size,
+			   req->timeout_ms ?: TESTDEV_TIMEOUT_MS, &out);
 	if (ret)
 		return ret;
-
-	req.status = out.status;
-	req.result = out.result;
-	req.elapsed_ns = out.elapsed_ns;
-	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
+	req->status = out.status;
+	req->result = out.result;
+	req->elapsed_ns = out.elapsed_ns;
+	return 0;
 }
 
-static int testdev_ioc_rogue(struct testdev *td, void __user *uarg)
+static void testdev_ioc_rogue(struct testdev *td, struct testdev_rogue *req)
 {
-	struct testdev_rogue req;
-	int ret;
-
-	ret = testdev_get_arg(&req, sizeof(req), uarg);
-	if (ret)
-		return ret;
-	req.aggressive = td->rogue.aggressive;
-	req.copies = td->rogue.copies;
-	req.faults = td->rogue.faults;
-	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
+	req->aggressive = td->rogue.aggressive;
+	req->copies = td->rogue.copies;
+	req->faults = td->rogue.faults;
 }
 
-static int testdev_ioc_master(struct testdev *td, void __user *uarg)
+static int testdev_ioc_master(struct testdev *td, struct testdev_master *req)
 {
-	struct testdev_master req;
 	int ret;
 
-	ret = testdev_get_arg(&req, sizeof(req), uarg);
-	if (ret)
-		return ret;
-	if (req.enable > 1)
+	if (req->enable > 1)
 		return -EINVAL;
 	ret = mutex_lock_killable(&td->lock);
 	if (ret)
 		return ret;
 	/* A copy that timed out must not get bus mastering back. */
-	if (req.enable &&
+	if (req->enable &&
 	    testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY)
 		ret = -EBUSY;
-	else if (req.enable)
+	else if (req->enable)
 		pci_set_master(td->pdev);
 	else
 		pci_clear_master(td->pdev);
@@ -639,52 +682,108 @@ static int testdev_ioc_master(struct testdev *td, void __user *uarg)
 }
 
 static long testdev_ioctl_locked(struct testdev_file *tf, unsigned int cmd,
-				 void __user *uarg)
+				 union testdev_arg *a, void *data)
 {
 	switch (cmd) {
 	case TESTDEV_IOC_INFO:
-		return testdev_ioc_info(tf->td, uarg);
+		return testdev_ioc_info(tf->td, &a->info);
 	case TESTDEV_IOC_BUF_ALLOC:
-		return testdev_ioc_alloc(tf, uarg);
+		return testdev_ioc_alloc(tf, &a->alloc);
 	case TESTDEV_IOC_BUF_FREE:
 	case TESTDEV_IOC_BUF_UNMAP:
-		return testdev_ioc_buf(tf, cmd, uarg);
+		return testdev_ioc_buf(tf, cmd, &a->ref);
 	case TESTDEV_IOC_BUF_WRITE:
 	case TESTDEV_IOC_BUF_READ:
-		return testdev_ioc_io(tf, cmd, uarg);
+		return testdev_ioc_io(tf, cmd, &a->io, data);
 	case TESTDEV_IOC_COPY:
-		return testdev_ioc_copy(tf, uarg);
+		return testdev_ioc_copy(tf, &a->copy);
 	case TESTDEV_IOC_SET_MASTER:
-		return testdev_ioc_master(tf->td, uarg);
+		return testdev_ioc_master(tf->td, &a->master);
 	case TESTDEV_IOC_ROGUE:
-		return testdev_ioc_rogue(tf->td, uarg);
+		testdev_ioc_rogue(tf->td, &a->rogue);
+		return 0;
 	default:
 		return -ENOTTY;
 	}
 }
 
+static bool testdev_known_cmd(unsigned int cmd)
+{
+	switch (cmd) {
+	case TESTDEV_IOC_INFO:
+	case TESTDEV_IOC_BUF_ALLOC:
+	case TESTDEV_IOC_BUF_FREE:
+	case TESTDEV_IOC_BUF_UNMAP:
+	case TESTDEV_IOC_BUF_WRITE:
+	case TESTDEV_IOC_BUF_READ:
+	case TESTDEV_IOC_COPY:
+	case TESTDEV_IOC_SET_MASTER:
+	case TESTDEV_IOC_ROGUE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * Serialized per file, so no ioctl frees a buffer another one is using,
- * and inside gone_lock, so the device stays bound until it returns.
+ * and inside gone_lock, so the device stays bound until it returns. User
+ * memory is touched only outside gone_lock: a userfaultfd- or FUSE-backed
+ * argument must not hold off removal.
  */
 static long testdev_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
 	struct testdev_file *tf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	size_t size = _IOC_SIZE(cmd);
+	union testdev_arg a;
+	void *data = NULL;
 	long ret;
 
-	if (mutex_lock_killable(&tf->lock))
-		return -EINTR;
+	if (!testdev_known_cmd(cmd) || size > sizeof(a))
+		return -ENOTTY;
+	ret = testdev_get_arg(&a, size, uarg);
+	if (ret)
+		return ret;
+	if (cmd == TESTDEV_IOC_BUF_WRITE || cmd == TESTDEV_IOC_BUF_READ) {
+		/* No buffer is bigger; the ioctl checks against its own. */
+		if (a.io.len > max_t(size_t, TESTDEV_MAX_COHERENT, TESTDEV_MAX_KMALLOC))
+			return -EINVAL;
+		data = kvmalloc(a.io.len, GFP_KERNEL);
+		if (!data)
+			return -ENOMEM;
+		if (cmd == TESTDEV_IOC_BUF_WRITE &&
+		    copy_from_user(data, u64_to_user_ptr(a.io.data), a.io.len)) {
+			ret = -EFAULT;
+			goto free;
+		}
+	}
+
+	if (mutex_lock_killable(&tf->lock)) {
+		ret = -EINTR;
+		goto free;
+	}
 	ret = down_read_killable(&tf->td->gone_lock);
 	if (ret)
 		goto unlock;
 	if (READ_ONCE(tf->td->gone))
 		ret = -ENODEV;
 	else
-		ret = testdev_ioctl_locked(tf, cmd, (void __user *)arg);
+		ret = testdev_ioctl_locked(tf, cmd, &a, data);
 	up_read(&tf->td->gone_lock);
 unlock:
 	mutex_unlock(&tf->lock);
+	if (ret)
+		goto free;
+	/* A buffer whose id cannot be returned is freed at close. */
+	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, &a, size))
+		ret = -EFAULT;
+	else if (cmd == TESTDEV_IOC_BUF_READ &&
+		 copy_to_user(u64_to_user_ptr(a.io.data), data, a.io.len))
+		ret = -EFAULT;
+free:
+	kvfree(data);
 	return ret;
 }
 
@@ -716,6 +815,8 @@ static int testdev_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	kref_get(&td->ref);
 	tf->td = td;
+	/* As /dev/mem decides, at open; lockdown is checked at each use. */
+	tf->rawio = capable(CAP_SYS_RAWIO);
 	mutex_init(&tf->lock);
 	xa_init_flags(&tf->bufs, XA_FLAGS_ALLOC1);
 	mutex_lock(&td->files_lock);
@@ -923,6 +1024,7 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	} else {
 		td->max_size = testdev_rd(td, TESTDEV_REG_MAX_SIZE);
 	}
+	td->max_coherent = min_t(u64, td->max_size, TESTDEV_MAX_COHERENT);
 	td->selftest_len = min_t(u64, td->max_size, PAGE_SIZE);
 	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(td->original ? 32 : 64));
 	if (ret)
