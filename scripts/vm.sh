@@ -31,7 +31,8 @@ EOF
 
 # vm_boot NAME IOMMU MODE DEVICES DEVICE_PROPS [IDLE_SECONDS]
 #   IOMMU: none, intel (translated, lazy), intel-strict, intel-pt
-#   (passthrough), intel-off (present, turned off) or amd.
+#   (passthrough), intel-off (present, turned off), amd, or swiotlb (none,
+#   with swiotlb=force).
 #   MODE: selftest | repeat | audit | remove | idle (see tests/guest/init).
 # Boots one guest with DEVICES pcie-testdevs, each behind its own root port
 # as in the seed README, and leaves its output in $OUT/vm/NAME.
@@ -64,6 +65,8 @@ vm_boot() {
     intel-off) args=(-device intel-iommu "${args[@]}"); append+=" intel_iommu=off" ;;
     # Needs qemu/patches/0001-*: QEMU 7.2 filed devices behind bridges as 00:00.0.
     amd) args=(-device amd-iommu "${args[@]}") ;;
+    # No IOMMU; every streaming mapping bounces, as in SEV and TDX guests.
+    swiotlb) append+=" swiotlb=force" ;;
     *) die "unknown IOMMU $iommu" ;;
     esac
     for ((i = 0; i < devices; i++)); do

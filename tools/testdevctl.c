@@ -189,6 +189,7 @@ struct iommu_cfg {
 	char domain[16];	/* DMA, DMA-FQ, identity, blocked or none */
 	bool translated;	/* DMA or DMA-FQ */
 	bool lazy;		/* DMA-FQ: invalidation deferred */
+	bool bounce;		/* swiotlb=force: streaming DMA bounces */
 	char cmdline[256];	/* the kernel's IOMMU options, or "-" */
 };
 
@@ -208,7 +209,7 @@ static void read_line(const char *path, char *buf, size_t len)
 static void iommu_options(char *out, size_t len)
 {
 	static const char *const prefixes[] = {
-		"intel_iommu=", "amd_iommu=", "iommu=", "iommu.",
+		"intel_iommu=", "amd_iommu=", "iommu=", "iommu.", "swiotlb=",
 	};
 	char line[4096], *tok, *save;
 	size_t i, used = 0;
@@ -254,6 +255,7 @@ static void detect_iommu(const char *misc, struct iommu_cfg *cfg)
 	cfg->lazy = !strcmp(cfg->domain, "DMA-FQ");
 	cfg->translated = cfg->lazy || !strcmp(cfg->domain, "DMA");
 	iommu_options(cfg->cmdline, sizeof(cfg->cmdline));
+	cfg->bounce = !!strstr(cfg->cmdline, "swiotlb=force");
 }
 
 /* One scenario's outcome: "allowed" or "blocked", plus a detail. */
@@ -274,6 +276,9 @@ static const char *judge(int ret, const struct testdev_copy *c, int landed,
 		return "error";
 	if (c->result == TESTDEV_RESULT_OK && landed)
 		return "allowed";
+	/* The device wrote a bounce buffer the CPU never copies back. */
+	if (c->result == TESTDEV_RESULT_OK && untouched)
+		return "bounced";
 	if ((c->result == TESTDEV_RESULT_SRC_FAULT ||
 	     c->result == TESTDEV_RESULT_DST_FAULT) && untouched)
 		return "blocked";
@@ -398,6 +403,10 @@ static void s_subpage(int fd, struct outcome *o)
 	if (!ret && c.result == TESTDEV_RESULT_OK &&
 	    buf_holds(fd, &d, 0, CANARY, PAGE - 64))
 		o->observed = "leaks";
+	else if (!ret && c.result == TESTDEV_RESULT_OK &&
+		 !buf_holds(fd, &d, 0, DST_FILL, PAGE - 64))
+		/* Past a bounced mapping: the swiotlb pool, others' data. */
+		o->observed = "leaks-bounce";
 	else
 		o->observed = judge(ret, &c, 0, buf_holds(fd, &d, 0, DST_FILL,
 							   PAGE - 64));
@@ -562,6 +571,10 @@ static const char *expected(const struct scenario *s,
 {
 	if (s->run == s_stale_iova && cfg->lazy)
 		return "allowed";
+	if (s->run == s_write_readonly && cfg->bounce)
+		return "bounced";
+	if (s->run == s_subpage && cfg->bounce)
+		return "leaks-bounce";
 	return cfg->translated ? s->translated : s->untranslated;
 }
 
