@@ -1183,8 +1183,9 @@ static void dev_bdf(const char *dev, char *bdf, size_t len)
 }
 
 /*
- * A page copy dst <- src where the ends are given; 1 if it landed (RESULT
- * ok and the destination buffer holds the source's byte).
+ * A copy dst <- src where the ends are given; 1 if it landed (RESULT ok,
+ * or none from the original device, which has no RESULT, and the
+ * destination buffer holds the source's byte).
  */
 static int landed(int fd, struct testdev_addr src, struct testdev_addr dst,
 		  struct buf *d, int byte, uint64_t len)
@@ -1192,7 +1193,9 @@ static int landed(int fd, struct testdev_addr src, struct testdev_addr dst,
 	struct testdev_copy c;
 
 	return !do_copy(fd, src, dst, len, &c) &&
-	       c.result == TESTDEV_RESULT_OK && buf_holds(fd, d, 0, byte, len);
+	       (c.result == TESTDEV_RESULT_OK ||
+		c.result == TESTDEV_RESULT_NONE) &&
+	       buf_holds(fd, d, 0, byte, len);
 }
 
 /*
