@@ -21,6 +21,7 @@
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/iopoll.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/sched/signal.h>
@@ -32,16 +33,18 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
+#include <linux/security.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
 #include "testdev_ioctl.h"
 #include "testdev_regs.h"
 
-#define TESTDEV_SELFTEST_LEN	PAGE_SIZE
 #define TESTDEV_SRC_FILL	0x5a
 #define TESTDEV_DST_FILL	0xc3
 /* How long a copy may take beyond the device's BUSY_DELAY. */
@@ -49,6 +52,14 @@
 #define TESTDEV_POLL_US		100
 /* How big a kmalloc'd buffer may be (page aligned, one page at most). */
 #define TESTDEV_MAX_KMALLOC	PAGE_SIZE
+/*
+ * How big a coherent buffer may be, whatever the device's MAX_SIZE: the
+ * page allocator's largest block on x86, so that a big request fails
+ * cleanly instead of warning.
+ */
+#define TESTDEV_MAX_COHERENT	SZ_4M
+/* What a copy may take beyond BUSY_DELAY before probe gives up on it. */
+#define TESTDEV_IDLE_MARGIN_MS	1000
 
 static bool selftest = true;
 module_param(selftest, bool, 0444);
@@ -73,13 +84,20 @@ struct testdev {
 	struct list_head files;	/* open files */
 	struct pci_dev *pdev;
 	void __iomem *regs;
-	struct mutex lock;	/* one copy at a time */
-	wait_queue_head_t wait;	/* for irq_done or gone */
+	struct mutex lock;	/* one copy at a time; held across a reset */
+	wait_queue_head_t wait;	/* for irq_done, gone or resetting */
 	bool irq_done;		/* the completion interrupt came */
+	bool resetting;		/* a function reset is under way */
 	bool irq;		/* copies complete by interrupt, not polling */
-	/* The original fork's device has no RESULT register: judge by data. */
-	bool has_result;
+	/*
+	 * The original fork's device: no RESULT (judge by data), no
+	 * interrupt, 4-byte accesses only, and only the low 32 bits of an
+	 * address kept.
+	 */
+	bool original;
 	u64 max_size;
+	size_t max_coherent;	/* the largest coherent buffer */
+	size_t selftest_len;
 	struct testdev_rogue rogue;	/* what it did before probe */
 	int id;
 	char name[32];
@@ -99,14 +117,39 @@ struct testdev_outcome {
 	u64 elapsed_ns;
 };
 
+/* The original device takes 4-byte accesses only, and keeps 32 bits. */
+static u64 testdev_rd(struct testdev *td, unsigned int reg)
+{
+	if (td->original)
+		return readl(td->regs + reg);
+	return readq(td->regs + reg);
+}
+
+static void testdev_wr(struct testdev *td, unsigned int reg, u64 val)
+{
+	if (td->original)
+		writel(lower_32_bits(val), td->regs + reg);
+	else
+		writeq(val, td->regs + reg);
+}
+
+/* Leave no buffer's address in the device: a reset may replay it. */
+static void testdev_clear_addrs(struct testdev *td)
+{
+	testdev_wr(td, TESTDEV_REG_SRCADDR, 0);
+	testdev_wr(td, TESTDEV_REG_DSTADDR, 0);
+	testdev_wr(td, TESTDEV_REG_SIZE, 0);
+}
+
 static irqreturn_t testdev_irq(int irq, void *data)
 {
 	struct testdev *td = data;
-	u64 pending = readq(td->regs + TESTDEV_REG_INT_STATUS);
+	u64 pending = testdev_rd(td, TESTDEV_REG_INT_STATUS);
 
-	if (!(pending & TESTDEV_INT_DONE))
+	/* All ones: the device is gone (surprise removal), not ours. */
+	if (pending == ~0ULL || !(pending & TESTDEV_INT_DONE))
 		return IRQ_NONE;	/* a shared INTx line */
-	writeq(pending, td->regs + TESTDEV_REG_INT_ACK);
+	testdev_wr(td, TESTDEV_REG_INT_ACK, pending);
 	WRITE_ONCE(td->irq_done, true);
 	wake_up(&td->wait);
 	return IRQ_HANDLED;
@@ -119,7 +162,7 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
 
 	for (;;) {
-		*status = readq(td->regs + TESTDEV_REG_STATUS);
+		*status = testdev_rd(td, TESTDEV_REG_STATUS);
 		if (!(*status & TESTDEV_STATUS_BUSY))
 			return 0;
 		if (time_after(jiffies, deadline))
@@ -128,6 +171,8 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 			return -EINTR;
 		if (READ_ONCE(td->gone))
 			return -ENODEV;
+		if (READ_ONCE(td->resetting))
+			return -EIO;
 		usleep_range(TESTDEV_POLL_US, 2 * TESTDEV_POLL_US);
 	}
 }
@@ -137,9 +182,9 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
  * finish, by interrupt where it has one, by polling STATUS otherwise, with a
  * timeout either way. Returns 0 with *out filled in, -EBUSY while an earlier
  * copy is still pending, or -ETIMEDOUT / -EINTR / -ENODEV (the device is
- * being removed). A copy that did not finish may still write later: bus
- * mastering goes off until the device is idle, so the buffers can be freed
- * safely.
+ * being removed) / -EIO (a function reset cancels it). A copy that did not
+ * finish may still write later: bus mastering goes off until the device is
+ * idle, so the buffers can be freed safely.
  */
 static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 			unsigned int timeout_ms, struct testdev_outcome *out)
@@ -153,16 +198,16 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	ret = mutex_lock_killable(&td->lock);
 	if (ret)
 		return ret;
-	if (readq(td->regs + TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
+	if (testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
 		ret = -EBUSY;
 		goto unlock;
 	}
 	/* An MSI is a DMA write: without bus mastering none arrives. */
 	irq = td->irq && td->pdev->is_busmaster;
-	writeq(src, td->regs + TESTDEV_REG_SRCADDR);
-	writeq(dst, td->regs + TESTDEV_REG_DSTADDR);
-	writeq(len, td->regs + TESTDEV_REG_SIZE);
-	timeout_ms += min_t(u64, readq(td->regs + TESTDEV_REG_BUSY_DELAY),
+	testdev_wr(td, TESTDEV_REG_SRCADDR, src);
+	testdev_wr(td, TESTDEV_REG_DSTADDR, dst);
+	testdev_wr(td, TESTDEV_REG_SIZE, len);
+	timeout_ms += min_t(u64, testdev_rd(td, TESTDEV_REG_BUSY_DELAY),
 			    TESTDEV_MAX_DELAY_MS);
 	if (irq) {
 		/*
@@ -170,17 +215,18 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 		 * or bus mastering was off) left DONE set; the device signals
 		 * only a new DONE, so clear it first.
 		 */
-		writeq(TESTDEV_INT_DONE, td->regs + TESTDEV_REG_INT_ACK);
+		testdev_wr(td, TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE);
 		WRITE_ONCE(td->irq_done, false);
 		doorbell |= TESTDEV_DOORBELL_IRQ;
 	}
 	start = ktime_get();
-	writeq(doorbell, td->regs + TESTDEV_REG_DOORBELL);
+	testdev_wr(td, TESTDEV_REG_DOORBELL, doorbell);
 
 	if (irq) {
 		left = wait_event_killable_timeout(td->wait,
 						   READ_ONCE(td->irq_done) ||
-						   READ_ONCE(td->gone),
+						   READ_ONCE(td->gone) ||
+						   READ_ONCE(td->resetting),
 						   msecs_to_jiffies(timeout_ms));
 		ret = left < 0 ? left : 0;
 		/* No interrupt in time: the copy may have ended all the same. */
@@ -200,8 +246,9 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 			 ret);
 		goto unlock;
 	}
-	out->result = td->has_result ? readq(td->regs + TESTDEV_REG_RESULT) :
-		      TESTDEV_RESULT_NONE;
+	out->result = td->original ? TESTDEV_RESULT_NONE :
+		      testdev_rd(td, TESTDEV_REG_RESULT);
+	testdev_clear_addrs(td);
 	/* The device's writes must be seen before the buffers are read. */
 	dma_rmb();
 unlock:
@@ -216,11 +263,12 @@ static const char *testdev_result_name(u32 result)
 	return result < ARRAY_SIZE(names) ? names[result] : "unknown";
 }
 
-static const char *testdev_data_state(const struct testdev_buf *dst)
+static const char *testdev_data_state(const struct testdev_buf *dst,
+				      size_t len)
 {
-	if (!memchr_inv(dst->cpu, TESTDEV_SRC_FILL, TESTDEV_SELFTEST_LEN))
+	if (!memchr_inv(dst->cpu, TESTDEV_SRC_FILL, len))
 		return "copied";
-	if (!memchr_inv(dst->cpu, TESTDEV_DST_FILL, TESTDEV_SELFTEST_LEN))
+	if (!memchr_inv(dst->cpu, TESTDEV_DST_FILL, len))
 		return "untouched";
 	return "corrupted";
 }
@@ -232,8 +280,8 @@ static const char *testdev_data_state(const struct testdev_buf *dst)
 static const char *testdev_verdict(const struct testdev *td, u32 result,
 				   const char *data)
 {
-	bool ok = !td->has_result || result == TESTDEV_RESULT_OK;
-	bool fault = !td->has_result || result == TESTDEV_RESULT_SRC_FAULT ||
+	bool ok = td->original || result == TESTDEV_RESULT_OK;
+	bool fault = td->original || result == TESTDEV_RESULT_SRC_FAULT ||
 		     result == TESTDEV_RESULT_DST_FAULT;
 
 	if (ok && !strcmp(data, "copied"))
@@ -251,15 +299,15 @@ static int testdev_transfer(struct testdev *td, int nr, const char *how,
 	const char *data;
 	int ret;
 
-	memset(dbuf->cpu, TESTDEV_DST_FILL, TESTDEV_SELFTEST_LEN);
-	ret = testdev_copy(td, src, dst, TESTDEV_SELFTEST_LEN,
-			   TESTDEV_TIMEOUT_MS, &out);
+	memset(dbuf->cpu, TESTDEV_DST_FILL, td->selftest_len);
+	ret = testdev_copy(td, src, dst, td->selftest_len, TESTDEV_TIMEOUT_MS,
+			   &out);
 	if (ret) {
 		dev_err(dev, "transfer %d (%s): src %#llx dst %#llx: no completion: %d\n",
 			nr, how, src, dst, ret);
 		return ret;
 	}
-	data = testdev_data_state(dbuf);
+	data = testdev_data_state(dbuf, td->selftest_len);
 	dev_info(dev, "transfer %d (%s): src %#llx dst %#llx: STATUS=%llu RESULT=%s data=%s -> %s\n",
 		 nr, how, src, dst, out.status, testdev_result_name(out.result),
 		 data, testdev_verdict(td, out.result, data));
@@ -277,28 +325,29 @@ static phys_addr_t testdev_cpu_phys(void *cpu)
 static int testdev_selftest(struct testdev *td)
 {
 	struct device *dev = &td->pdev->dev;
+	size_t len = td->selftest_len;
 	struct testdev_buf src, dst;
 	int ret;
 
-	src.cpu = dma_alloc_coherent(dev, TESTDEV_SELFTEST_LEN, &src.dma, GFP_KERNEL);
+	src.cpu = dma_alloc_coherent(dev, len, &src.dma, GFP_KERNEL);
 	if (!src.cpu)
 		return -ENOMEM;
-	dst.cpu = dma_alloc_coherent(dev, TESTDEV_SELFTEST_LEN, &dst.dma, GFP_KERNEL);
+	dst.cpu = dma_alloc_coherent(dev, len, &dst.dma, GFP_KERNEL);
 	if (!dst.cpu) {
 		ret = -ENOMEM;
 		goto free_src;
 	}
 	src.phys = testdev_cpu_phys(src.cpu);
 	dst.phys = testdev_cpu_phys(dst.cpu);
-	memset(src.cpu, TESTDEV_SRC_FILL, TESTDEV_SELFTEST_LEN);
+	memset(src.cpu, TESTDEV_SRC_FILL, len);
 
 	ret = testdev_transfer(td, 1, "DMA handles", src.dma, dst.dma, &dst);
 	if (!ret)
 		ret = testdev_transfer(td, 2, "CPU physical addresses",
 				       src.phys, dst.phys, &dst);
-	dma_free_coherent(dev, TESTDEV_SELFTEST_LEN, dst.cpu, dst.dma);
+	dma_free_coherent(dev, len, dst.cpu, dst.dma);
 free_src:
-	dma_free_coherent(dev, TESTDEV_SELFTEST_LEN, src.cpu, src.dma);
+	dma_free_coherent(dev, len, src.cpu, src.dma);
 	return ret;
 }
 
@@ -308,6 +357,8 @@ struct testdev_file {
 	struct list_head node;	/* in td->files */
 	struct mutex lock;	/* one ioctl at a time on this file */
 	struct xarray bufs;
+	/* Opened with CAP_SYS_RAWIO: may name memory by address. */
+	bool rawio;
 };
 
 struct testdev_buffer {
@@ -318,6 +369,17 @@ struct testdev_buffer {
 	bool mapped;		/* streaming: still mapped */
 	void *cpu;
 	dma_addr_t dma;		/* kept after an unmap, as a stale handle */
+};
+
+/* Every ioctl's argument, copied in and out outside the locks. */
+union testdev_arg {
+	struct testdev_info info;
+	struct testdev_buf_alloc alloc;
+	struct testdev_buf_ref ref;
+	struct testdev_buf_io io;
+	struct testdev_copy copy;
+	struct testdev_master master;
+	struct testdev_rogue rogue;
 };
 
 static void testdev_buffer_free(struct testdev *td, struct testdev_buffer *b)
@@ -334,7 +396,20 @@ static void testdev_buffer_free(struct testdev *td, struct testdev_buffer *b)
 	kfree(b);
 }
 
-/* Copy an argument struct in, checking its size and reserved fields. */
+/*
+ * Naming memory by address (a raw bus address, a CPU physical address, a
+ * stale handle, bytes past a mapping) reaches any RAM where no IOMMU
+ * translates: as for /dev/mem, it takes CAP_SYS_RAWIO at open and no
+ * kernel lockdown.
+ */
+static int testdev_rawio(const struct testdev_file *tf)
+{
+	if (!tf->rawio)
+		return -EPERM;
+	return security_locked_down(LOCKDOWN_DEV_MEM);
+}
+
+/* Copy an argument struct in, checking its size. */
 static int testdev_get_arg(void *arg, size_t size, const void __user *uarg)
 {
 	u32 argsz;
@@ -348,22 +423,16 @@ static int testdev_get_arg(void *arg, size_t size, const void __user *uarg)
 	return 0;
 }
 
-static int testdev_ioc_info(struct testdev *td, void __user *uarg)
+static int testdev_ioc_info(struct testdev *td, struct testdev_info *info)
 {
-	struct testdev_info info;
-	int ret;
-
-	ret = testdev_get_arg(&info, sizeof(info), uarg);
-	if (ret)
-		return ret;
-	if (info.reserved)
+	if (info->reserved)
 		return -EINVAL;
-	info.version = TESTDEV_IOCTL_VERSION;
-	info.max_size = td->max_size;
-	info.copies = readq(td->regs + TESTDEV_REG_COPIES);
-	info.faults = readq(td->regs + TESTDEV_REG_FAULTS);
-	info.irq = td->irq;
-	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	info->version = TESTDEV_IOCTL_VERSION;
+	info->max_size = td->max_size;
+	info->copies = testdev_rd(td, TESTDEV_REG_COPIES);
+	info->faults = testdev_rd(td, TESTDEV_REG_FAULTS);
+	info->irq = td->irq;
+	return 0;
 }
 
 static const enum dma_data_direction testdev_dirs[] = {
@@ -372,38 +441,48 @@ static const enum dma_data_direction testdev_dirs[] = {
 	[TESTDEV_DIR_FROM_DEVICE] = DMA_FROM_DEVICE,
 };
 
-static int testdev_ioc_alloc(struct testdev_file *tf, void __user *uarg)
+/*
+ * A streaming buffer must not share a cache line with other data (DMA-API
+ * debug tracks L1_CACHE_BYTES lines even where DMA is coherent), and
+ * kmalloc aligns power-of-two sizes to themselves.
+ */
+static size_t testdev_kmalloc_size(size_t size)
+{
+	size_t align = max_t(size_t, dma_get_cache_alignment(), L1_CACHE_BYTES);
+
+	return roundup_pow_of_two(max(size, align));
+}
+
+static int testdev_ioc_alloc(struct testdev_file *tf,
+			     struct testdev_buf_alloc *req)
 {
 	struct device *dev = &tf->td->pdev->dev;
-	struct testdev_buf_alloc req;
 	struct testdev_buffer *b;
 	u32 id;
 	int ret;
 
-	ret = testdev_get_arg(&req, sizeof(req), uarg);
-	if (ret)
-		return ret;
-	if (req.reserved || req.reserved2 || req.kind > TESTDEV_BUF_UNMAPPED ||
-	    req.dir >= ARRAY_SIZE(testdev_dirs) || !req.size ||
-	    req.size > (req.kind == TESTDEV_BUF_COHERENT ? tf->td->max_size :
-			TESTDEV_MAX_KMALLOC) ||
-	    req.map_len > req.size ||
-	    (req.kind != TESTDEV_BUF_STREAMING && (req.dir || req.map_len)))
+	if (req->reserved || req->reserved2 ||
+	    req->kind > TESTDEV_BUF_UNMAPPED ||
+	    req->dir >= ARRAY_SIZE(testdev_dirs) || !req->size ||
+	    req->size > (req->kind == TESTDEV_BUF_COHERENT ?
+			 tf->td->max_coherent : TESTDEV_MAX_KMALLOC) ||
+	    req->map_len > req->size ||
+	    (req->kind != TESTDEV_BUF_STREAMING && (req->dir || req->map_len)))
 		return -EINVAL;
 
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
-	b->kind = req.kind;
-	b->dir = testdev_dirs[req.dir];
-	b->size = req.size;
-	b->map_len = req.map_len ?: req.size;
-	if (b->kind == TESTDEV_BUF_COHERENT) {
-		b->cpu = dma_alloc_coherent(dev, b->size, &b->dma, GFP_KERNEL);
-	} else {
-		/* Power-of-two kmalloc sizes are aligned: one page at most. */
-		b->cpu = kzalloc(b->size, GFP_KERNEL);
-	}
+	b->kind = req->kind;
+	b->dir = testdev_dirs[req->dir];
+	b->size = req->size;
+	b->map_len = req->map_len ?: req->size;
+	if (b->kind == TESTDEV_BUF_COHERENT)
+		/* Up to max_coherent: may fail, and must not warn. */
+		b->cpu = dma_alloc_coherent(dev, b->size, &b->dma,
+					    GFP_KERNEL | __GFP_NOWARN);
+	else
+		b->cpu = kzalloc(testdev_kmalloc_size(b->size), GFP_KERNEL);
 	if (!b->cpu) {
 		kfree(b);
 		return -ENOMEM;
@@ -424,35 +503,27 @@ static int testdev_ioc_alloc(struct testdev_file *tf, void __user *uarg)
 		testdev_buffer_free(tf->td, b);
 		return ret == -EBUSY ? -ENOSPC : ret;
 	}
-	req.id = id;
-	req.dma = b->dma;
-	req.phys = testdev_cpu_phys(b->cpu);
-	if (copy_to_user(uarg, &req, sizeof(req))) {
-		testdev_buffer_free(tf->td, xa_erase(&tf->bufs, id));
-		return -EFAULT;
-	}
+	req->id = id;
+	req->dma = b->dma;
+	/* A physical address is for those who may use one. */
+	req->phys = testdev_rawio(tf) ? 0 : testdev_cpu_phys(b->cpu);
 	return 0;
 }
 
 static int testdev_ioc_buf(struct testdev_file *tf, unsigned int cmd,
-			   void __user *uarg)
+			   struct testdev_buf_ref *ref)
 {
 	struct testdev_buffer *b;
-	struct testdev_buf_ref ref;
-	int ret;
 
-	ret = testdev_get_arg(&ref, sizeof(ref), uarg);
-	if (ret)
-		return ret;
 	if (cmd == TESTDEV_IOC_BUF_FREE) {
-		b = xa_erase(&tf->bufs, ref.id);
+		b = xa_erase(&tf->bufs, ref->id);
 		if (!b)
 			return -ENOENT;
 		testdev_buffer_free(tf->td, b);
 		return 0;
 	}
 	/* Unmap, keeping the old handle for copies through a stale IOVA. */
-	b = xa_load(&tf->bufs, ref.id);
+	b = xa_load(&tf->bufs, ref->id);
 	if (!b)
 		return -ENOENT;
 	if (!b->mapped)
@@ -462,43 +533,55 @@ static int testdev_ioc_buf(struct testdev_file *tf, unsigned int cmd,
 	return 0;
 }
 
+/*
+ * Buffer I/O between data, a kernel copy of the user's bytes, and the
+ * buffer. A mapped streaming buffer belongs to the device between ioctls:
+ * the CPU takes it for the access and gives it back.
+ */
 static int testdev_ioc_io(struct testdev_file *tf, unsigned int cmd,
-			  void __user *uarg)
+			  const struct testdev_buf_io *io, void *data)
 {
+	struct device *dev = &tf->td->pdev->dev;
 	struct testdev_buffer *b;
-	struct testdev_buf_io io;
-	void __user *data;
-	int ret;
+	size_t sync = 0;
 
-	ret = testdev_get_arg(&io, sizeof(io), uarg);
-	if (ret)
-		return ret;
-	b = xa_load(&tf->bufs, io.id);
+	b = xa_load(&tf->bufs, io->id);
 	if (!b)
 		return -ENOENT;
-	if (io.offset > b->size || io.len > b->size - io.offset)
+	if (io->offset > b->size || io->len > b->size - io->offset)
 		return -EINVAL;
-	data = u64_to_user_ptr(io.data);
+	if (b->kind == TESTDEV_BUF_STREAMING && b->mapped &&
+	    io->offset < b->map_len)
+		sync = min_t(u64, io->len, b->map_len - io->offset);
+	if (sync)
+		dma_sync_single_range_for_cpu(dev, b->dma, io->offset, sync,
+					      b->dir);
 	if (cmd == TESTDEV_IOC_BUF_WRITE)
-		ret = copy_from_user(b->cpu + io.offset, data, io.len);
+		memcpy(b->cpu + io->offset, data, io->len);
 	else
-		ret = copy_to_user(data, b->cpu + io.offset, io.len);
-	return ret ? -EFAULT : 0;
+		memcpy(data, b->cpu + io->offset, io->len);
+	if (sync)
+		dma_sync_single_range_for_device(dev, b->dma, io->offset, sync,
+						 b->dir);
+	return 0;
 }
 
 /* The bus address a copy names, checking it lies inside its buffer. */
 static int testdev_resolve(struct testdev_file *tf,
-			   const struct testdev_addr *a, u64 size, u64 *bus,
-			   struct testdev_buffer **buf)
+			   const struct testdev_addr *a, u64 size, bool dst,
+			   u64 *bus)
 {
 	struct testdev_buffer *b;
+	int ret;
 
-	*buf = NULL;
 	if (a->mode == TESTDEV_ADDR_RAW) {
 		if (a->id)
 			return -EINVAL;
+		ret = testdev_rawio(tf);
+		if (ret)
+			return ret;
 		*bus = a->addr;
-		return 0;
+		goto check_bus;
 	}
 	if (a->mode != TESTDEV_ADDR_DMA && a->mode != TESTDEV_ADDR_PHYS)
 		return -EINVAL;
@@ -510,88 +593,87 @@ static int testdev_resolve(struct testdev_file *tf,
 	if (a->mode == TESTDEV_ADDR_DMA) {
 		if (b->kind == TESTDEV_BUF_UNMAPPED)
 			return -EINVAL;
+		/* Coherent buffers are mapped whole for as long as they exist. */
+		ret = 0;
+		if (b->kind == TESTDEV_BUF_STREAMING && !b->mapped) {
+			ret = testdev_rawio(tf);	/* a stale handle */
+		} else if (b->kind == TESTDEV_BUF_STREAMING &&
+			   (a->addr > b->map_len ||
+			    size > b->map_len - a->addr)) {
+			/*
+			 * Past what is mapped: under swiotlb, other mappings'
+			 * bounce slots. Never written; read only to show the
+			 * exposure.
+			 */
+			ret = dst ? -EINVAL : testdev_rawio(tf);
+		}
+		if (ret)
+			return ret;
 		*bus = b->dma + a->addr;
-		if (b->mapped)
-			*buf = b;	/* to sync around the copy */
 	} else {
+		ret = testdev_rawio(tf);
+		if (ret)
+			return ret;
 		/* Vmapped coherent pages need not be contiguous. */
 		if (is_vmalloc_addr(b->cpu) &&
 		    offset_in_page(b->cpu + a->addr) + size > PAGE_SIZE)
 			return -EINVAL;
 		*bus = testdev_cpu_phys(b->cpu + a->addr);
 	}
+check_bus:
+	/* The original device would cut the address to 32 bits. */
+	if (tf->td->original && (*bus > U32_MAX || size - 1 > U32_MAX - *bus))
+		return -EINVAL;
 	return 0;
 }
 
-static int testdev_ioc_copy(struct testdev_file *tf, void __user *uarg)
+static int testdev_ioc_copy(struct testdev_file *tf, struct testdev_copy *req)
 {
-	struct testdev_buffer *sbuf, *dbuf;
-	struct device *dev = &tf->td->pdev->dev;
 	struct testdev_outcome out = { };
-	struct testdev_copy req;
 	int ret;
 
-	ret = testdev_get_arg(&req, sizeof(req), uarg);
-	if (ret)
-		return ret;
-	if (req.reserved || !req.size || req.size > tf->td->max_size ||
-	    req.timeout_ms > TESTDEV_MAX_DELAY_MS)
+	if (req->reserved || !req->size || req->size > tf->td->max_size ||
+	    req->timeout_ms > TESTDEV_MAX_DELAY_MS)
 		return -EINVAL;
-	ret = testdev_resolve(tf, &req.src, req.size, &req.src_bus, &sbuf);
+	ret = testdev_resolve(tf, &req->src, req->size, false, &req->src_bus);
 	if (!ret)
-		ret = testdev_resolve(tf, &req.dst, req.size, &req.dst_bus, &dbuf);
+		ret = testdev_resolve(tf, &req->dst, req->size, true,
+				      &req->dst_bus);
 	if (ret)
 		return ret;
 
-	if (sbuf && sbuf->kind == TESTDEV_BUF_STREAMING)
-		dma_sync_single_for_device(dev, sbuf->dma, sbuf->map_len, sbuf->dir);
-	if (dbuf && dbuf->kind == TESTDEV_BUF_STREAMING)
-		dma_sync_single_for_device(dev, dbuf->dma, dbuf->map_len, dbuf->dir);
-	ret = testdev_copy(tf->td, req.src_bus, req.dst_bus, req.size,
-			   req.timeout_ms ?: TESTDEV_TIMEOUT_MS, &out);
-	if (dbuf && dbuf->kind == TESTDEV_BUF_STREAMING)
-		dma_sync_single_for_cpu(dev, dbuf->dma, dbuf->map_len, dbuf->dir);
+	/* Mapped buffers are the device's already (see testdev_ioc_io()). */
+	ret = testdev_copy(tf->td, req->src_bus, req->dst_bus, req->size,
+			   req->timeout_ms ?: TESTDEV_TIMEOUT_MS, &out);
 	if (ret)
 		return ret;
-
-	req.status = out.status;
-	req.result = out.result;
-	req.elapsed_ns = out.elapsed_ns;
-	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
+	req->status = out.status;
+	req->result = out.result;
+	req->elapsed_ns = out.elapsed_ns;
+	return 0;
 }
 
-static int testdev_ioc_rogue(struct testdev *td, void __user *uarg)
+static void testdev_ioc_rogue(struct testdev *td, struct testdev_rogue *req)
 {
-	struct testdev_rogue req;
-	int ret;
-
-	ret = testdev_get_arg(&req, sizeof(req), uarg);
-	if (ret)
-		return ret;
-	req.aggressive = td->rogue.aggressive;
-	req.copies = td->rogue.copies;
-	req.faults = td->rogue.faults;
-	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
+	req->aggressive = td->rogue.aggressive;
+	req->copies = td->rogue.copies;
+	req->faults = td->rogue.faults;
 }
 
-static int testdev_ioc_master(struct testdev *td, void __user *uarg)
+static int testdev_ioc_master(struct testdev *td, struct testdev_master *req)
 {
-	struct testdev_master req;
 	int ret;
 
-	ret = testdev_get_arg(&req, sizeof(req), uarg);
-	if (ret)
-		return ret;
-	if (req.enable > 1)
+	if (req->enable > 1)
 		return -EINVAL;
 	ret = mutex_lock_killable(&td->lock);
 	if (ret)
 		return ret;
 	/* A copy that timed out must not get bus mastering back. */
-	if (req.enable &&
-	    readq(td->regs + TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY)
+	if (req->enable &&
+	    testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY)
 		ret = -EBUSY;
-	else if (req.enable)
+	else if (req->enable)
 		pci_set_master(td->pdev);
 	else
 		pci_clear_master(td->pdev);
@@ -600,52 +682,108 @@ static int testdev_ioc_master(struct testdev *td, void __user *uarg)
 }
 
 static long testdev_ioctl_locked(struct testdev_file *tf, unsigned int cmd,
-				 void __user *uarg)
+				 union testdev_arg *a, void *data)
 {
 	switch (cmd) {
 	case TESTDEV_IOC_INFO:
-		return testdev_ioc_info(tf->td, uarg);
+		return testdev_ioc_info(tf->td, &a->info);
 	case TESTDEV_IOC_BUF_ALLOC:
-		return testdev_ioc_alloc(tf, uarg);
+		return testdev_ioc_alloc(tf, &a->alloc);
 	case TESTDEV_IOC_BUF_FREE:
 	case TESTDEV_IOC_BUF_UNMAP:
-		return testdev_ioc_buf(tf, cmd, uarg);
+		return testdev_ioc_buf(tf, cmd, &a->ref);
 	case TESTDEV_IOC_BUF_WRITE:
 	case TESTDEV_IOC_BUF_READ:
-		return testdev_ioc_io(tf, cmd, uarg);
+		return testdev_ioc_io(tf, cmd, &a->io, data);
 	case TESTDEV_IOC_COPY:
-		return testdev_ioc_copy(tf, uarg);
+		return testdev_ioc_copy(tf, &a->copy);
 	case TESTDEV_IOC_SET_MASTER:
-		return testdev_ioc_master(tf->td, uarg);
+		return testdev_ioc_master(tf->td, &a->master);
 	case TESTDEV_IOC_ROGUE:
-		return testdev_ioc_rogue(tf->td, uarg);
+		testdev_ioc_rogue(tf->td, &a->rogue);
+		return 0;
 	default:
 		return -ENOTTY;
 	}
 }
 
+static bool testdev_known_cmd(unsigned int cmd)
+{
+	switch (cmd) {
+	case TESTDEV_IOC_INFO:
+	case TESTDEV_IOC_BUF_ALLOC:
+	case TESTDEV_IOC_BUF_FREE:
+	case TESTDEV_IOC_BUF_UNMAP:
+	case TESTDEV_IOC_BUF_WRITE:
+	case TESTDEV_IOC_BUF_READ:
+	case TESTDEV_IOC_COPY:
+	case TESTDEV_IOC_SET_MASTER:
+	case TESTDEV_IOC_ROGUE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * Serialized per file, so no ioctl frees a buffer another one is using,
- * and inside gone_lock, so the device stays bound until it returns.
+ * and inside gone_lock, so the device stays bound until it returns. User
+ * memory is touched only outside gone_lock: a userfaultfd- or FUSE-backed
+ * argument must not hold off removal.
  */
 static long testdev_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
 	struct testdev_file *tf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	size_t size = _IOC_SIZE(cmd);
+	union testdev_arg a;
+	void *data = NULL;
 	long ret;
 
-	if (mutex_lock_killable(&tf->lock))
-		return -EINTR;
+	if (!testdev_known_cmd(cmd) || size > sizeof(a))
+		return -ENOTTY;
+	ret = testdev_get_arg(&a, size, uarg);
+	if (ret)
+		return ret;
+	if (cmd == TESTDEV_IOC_BUF_WRITE || cmd == TESTDEV_IOC_BUF_READ) {
+		/* No buffer is bigger; the ioctl checks against its own. */
+		if (a.io.len > max_t(size_t, TESTDEV_MAX_COHERENT, TESTDEV_MAX_KMALLOC))
+			return -EINVAL;
+		data = kvmalloc(a.io.len, GFP_KERNEL);
+		if (!data)
+			return -ENOMEM;
+		if (cmd == TESTDEV_IOC_BUF_WRITE &&
+		    copy_from_user(data, u64_to_user_ptr(a.io.data), a.io.len)) {
+			ret = -EFAULT;
+			goto free;
+		}
+	}
+
+	if (mutex_lock_killable(&tf->lock)) {
+		ret = -EINTR;
+		goto free;
+	}
 	ret = down_read_killable(&tf->td->gone_lock);
 	if (ret)
 		goto unlock;
 	if (READ_ONCE(tf->td->gone))
 		ret = -ENODEV;
 	else
-		ret = testdev_ioctl_locked(tf, cmd, (void __user *)arg);
+		ret = testdev_ioctl_locked(tf, cmd, &a, data);
 	up_read(&tf->td->gone_lock);
 unlock:
 	mutex_unlock(&tf->lock);
+	if (ret)
+		goto free;
+	/* A buffer whose id cannot be returned is freed at close. */
+	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, &a, size))
+		ret = -EFAULT;
+	else if (cmd == TESTDEV_IOC_BUF_READ &&
+		 copy_to_user(u64_to_user_ptr(a.io.data), data, a.io.len))
+		ret = -EFAULT;
+free:
+	kvfree(data);
 	return ret;
 }
 
@@ -677,6 +815,8 @@ static int testdev_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	kref_get(&td->ref);
 	tf->td = td;
+	/* As /dev/mem decides, at open; lockdown is checked at each use. */
+	tf->rawio = capable(CAP_SYS_RAWIO);
 	mutex_init(&tf->lock);
 	xa_init_flags(&tf->bufs, XA_FLAGS_ALLOC1);
 	mutex_lock(&td->files_lock);
@@ -764,37 +904,83 @@ static void testdev_stop_rogue(struct testdev *td)
 {
 	struct testdev_rogue *r = &td->rogue;
 
-	r->aggressive = readq(td->regs + TESTDEV_REG_AGGRESSIVE) &
+	r->aggressive = testdev_rd(td, TESTDEV_REG_AGGRESSIVE) &
 			TESTDEV_AGGRESSIVE_ON;
 	if (r->aggressive)
-		writeq(0, td->regs + TESTDEV_REG_AGGRESSIVE);
-	r->copies = readq(td->regs + TESTDEV_REG_COPIES);
-	r->faults = readq(td->regs + TESTDEV_REG_FAULTS);
+		testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
+	r->copies = testdev_rd(td, TESTDEV_REG_COPIES);
+	r->faults = testdev_rd(td, TESTDEV_REG_FAULTS);
 	if (r->aggressive)
 		dev_warn(&td->pdev->dev,
 			 "device was DMAing on its own before this driver: %llu copies landed, %llu faulted; stopped it\n",
 			 r->copies, r->faults);
 }
 
-/* Interrupts: MSI, or INTx; without either, copies are polled. */
-static void testdev_setup_irq(struct testdev *td)
+/* How long a copy may still take: BUSY_DELAY, capped as the device caps it. */
+static unsigned int testdev_copy_time_ms(struct testdev *td)
+{
+	return min_t(u64, testdev_rd(td, TESTDEV_REG_BUSY_DELAY),
+		     TESTDEV_MAX_DELAY_MS) + TESTDEV_IDLE_MARGIN_MS;
+}
+
+/* No interrupt pending or to come, and no buffer address left behind. */
+static void testdev_quiesce(struct testdev *td)
+{
+	if (td->original) {
+		testdev_clear_addrs(td);
+		return;
+	}
+	testdev_wr(td, TESTDEV_REG_INT_ENABLE, 0);
+	testdev_wr(td, TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE);
+	testdev_clear_addrs(td);
+}
+
+/*
+ * On removal, before the interrupt handler goes (devm runs this first): a
+ * copy an abandoned ioctl left pending would raise its interrupt after,
+ * and on a shared INTx line nobody would clear it. A function reset
+ * cancels the copy; without one, wait for it, within what it can take.
+ */
+static void testdev_remove_quiesce(void *data)
+{
+	struct testdev *td = data;
+	u64 status = testdev_rd(td, TESTDEV_REG_STATUS);
+
+	if (status != ~0ULL && status & TESTDEV_STATUS_BUSY &&
+	    pci_reset_function_locked(td->pdev) &&
+	    read_poll_timeout(testdev_rd, status,
+			      !(status & TESTDEV_STATUS_BUSY), 1000,
+			      testdev_copy_time_ms(td) * USEC_PER_MSEC, false,
+			      td, TESTDEV_REG_STATUS))
+		dev_warn(&td->pdev->dev, "a copy is still pending at removal\n");
+	testdev_quiesce(td);
+}
+
+/*
+ * Interrupts: MSI, or INTx; without either (and on the original device,
+ * which has none), copies are polled.
+ */
+static int testdev_setup_irq(struct testdev *td)
 {
 	struct pci_dev *pdev = td->pdev;
 	int ret;
 
-	if (!td->has_result)
-		return;		/* the original device has no interrupt */
+	/* A bit an earlier binding left set would fire as soon as we ask. */
+	testdev_quiesce(td);
+	if (td->original)
+		goto quiesce_at_removal;
 	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI | PCI_IRQ_INTX);
-	if (ret < 0)
-		goto poll;
-	ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, 0), testdev_irq,
-			       IRQF_SHARED, td->name, td);
+	if (ret >= 0)
+		ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, 0),
+				       testdev_irq, IRQF_SHARED, td->name, td);
 	if (ret)
-		goto poll;
-	td->irq = true;
-	return;
-poll:
-	dev_info(&pdev->dev, "no interrupt (%d): polling for completion\n", ret);
+		dev_info(&pdev->dev, "no interrupt (%d): polling for completion\n",
+			 ret);
+	else
+		td->irq = true;
+quiesce_at_removal:
+	/* Added after the handler, so removal runs it before freeing that. */
+	return devm_add_action_or_reset(&pdev->dev, testdev_remove_quiesce, td);
 }
 
 static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -825,23 +1011,33 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return dev_err_probe(dev, ret, "cannot map BAR%d\n", TESTDEV_BAR);
 	td->regs = pcim_iomap_table(pdev)[TESTDEV_BAR];
-	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+
+	/*
+	 * The original fork's device reads 0 where it has no register, such
+	 * as MAX_SIZE, and takes 4-byte accesses only: ask it that way. It
+	 * keeps 32 bits of an address, so it must only get 32-bit ones.
+	 */
+	td->original = !readl(td->regs + TESTDEV_REG_MAX_SIZE);
+	if (td->original) {
+		dev_info(dev, "original device (MAX_SIZE reads 0): 32-bit DMA, no interrupt, judging copies by their data\n");
+		td->max_size = TESTDEV_MAX_SIZE_DEFAULT;
+	} else {
+		td->max_size = testdev_rd(td, TESTDEV_REG_MAX_SIZE);
+	}
+	td->max_coherent = min_t(u64, td->max_size, TESTDEV_MAX_COHERENT);
+	td->selftest_len = min_t(u64, td->max_size, PAGE_SIZE);
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(td->original ? 32 : 64));
 	if (ret)
 		return dev_err_probe(dev, ret, "no usable DMA mask\n");
 	pci_set_drvdata(pdev, td);
 
-	td->max_size = readq(td->regs + TESTDEV_REG_MAX_SIZE);
-	td->has_result = td->max_size != 0;
-	if (!td->has_result) {
-		dev_info(dev, "no RESULT register (original device): judging copies by their data\n");
-		td->max_size = TESTDEV_MAX_SIZE_DEFAULT;
-	}
 	testdev_stop_rogue(td);
 	/*
 	 * A copy an earlier binding abandoned (its buffers are gone) must end
 	 * before bus mastering comes back; without it, it ends as a fault.
+	 * It may take BUSY_DELAY from its doorbell.
 	 */
-	ret = testdev_poll_idle(td, TESTDEV_TIMEOUT_MS, &status);
+	ret = testdev_poll_idle(td, testdev_copy_time_ms(td), &status);
 	if (ret)
 		return dev_err_probe(dev, ret, "device stays busy\n");
 	pci_set_master(pdev);
@@ -853,7 +1049,9 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 	snprintf(td->name, sizeof(td->name), "pcie-testdev%d", td->id);
-	testdev_setup_irq(td);
+	ret = testdev_setup_irq(td);
+	if (ret)
+		return ret;
 
 	if (selftest) {
 		ret = testdev_selftest(td);
@@ -875,6 +1073,43 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return devm_add_action_or_reset(dev, testdev_misc_deregister, &td->misc);
 }
 
+/*
+ * A function reset (sysfs reset, a reset before assignment) returns the
+ * device to its power-on state: end the copy in flight, whose buffers are
+ * about to go, and keep copies off until the device is ours again.
+ */
+static void testdev_reset_prepare(struct pci_dev *pdev)
+{
+	struct testdev *td = pci_get_drvdata(pdev);
+
+	WRITE_ONCE(td->resetting, true);
+	wake_up(&td->wait);
+	/* Held until reset_done: a waiting copy ends at once with -EIO. */
+	mutex_lock(&td->lock);
+	testdev_quiesce(td);
+}
+
+static void testdev_reset_done(struct pci_dev *pdev)
+{
+	struct testdev *td = pci_get_drvdata(pdev);
+
+	/*
+	 * Power-on state: a device with the aggressive property DMAs on its
+	 * own again, and the reset cancelled the copy an ioctl abandoned.
+	 */
+	testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
+	testdev_quiesce(td);
+	if (!(testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY))
+		pci_set_master(pdev);
+	WRITE_ONCE(td->resetting, false);
+	mutex_unlock(&td->lock);
+}
+
+static const struct pci_error_handlers testdev_err_handler = {
+	.reset_prepare = testdev_reset_prepare,
+	.reset_done = testdev_reset_done,
+};
+
 static const struct pci_device_id testdev_ids[] = {
 	{ PCI_DEVICE(TESTDEV_VENDOR_ID, TESTDEV_DEVICE_ID) },
 	{ }
@@ -885,6 +1120,7 @@ static struct pci_driver testdev_driver = {
 	.name = KBUILD_MODNAME,
 	.id_table = testdev_ids,
 	.probe = testdev_probe,
+	.err_handler = &testdev_err_handler,
 };
 module_pci_driver(testdev_driver);
 

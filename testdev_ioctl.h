@@ -14,7 +14,13 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define TESTDEV_IOCTL_VERSION	2	/* 2: TESTDEV_IOC_ROGUE */
+/*
+ * 2: TESTDEV_IOC_ROGUE. 3: naming memory by address (TESTDEV_ADDR_RAW,
+ * TESTDEV_ADDR_PHYS, a stale handle, a source past a partial mapping)
+ * takes CAP_SYS_RAWIO and no lockdown (-EPERM), BUF_ALLOC returns phys 0
+ * without it, and a destination past a partial mapping gets -EINVAL.
+ */
+#define TESTDEV_IOCTL_VERSION	3
 #define TESTDEV_IOC_MAGIC	0xb7
 
 /* Buffers an open file may hold at once. */
@@ -55,7 +61,7 @@ struct testdev_buf_alloc {
 	__u32 id;		/* out: the buffer's id */
 	__u32 reserved2;
 	__u64 dma;		/* out: DMA handle (0 for unmapped) */
-	__u64 phys;		/* out: CPU physical address */
+	__u64 phys;		/* out: CPU physical address (0 without CAP_SYS_RAWIO) */
 };
 
 struct testdev_buf_ref {

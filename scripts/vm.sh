@@ -31,24 +31,31 @@ EOF
 
 # vm_boot NAME IOMMU MODE DEVICES DEVICE_PROPS [IDLE_SECONDS]
 #   IOMMU: none, intel (translated, lazy), intel-strict, intel-pt
-#   (passthrough), intel-off (present, turned off) or amd.
+#   (passthrough), intel-off (present, turned off), amd, or swiotlb (none,
+#   with swiotlb=force).
 #   MODE: selftest | repeat | audit | remove | idle (see tests/guest/init).
 # Boots one guest with DEVICES pcie-testdevs, each behind its own root port
 # as in the seed README, and leaves its output in $OUT/vm/NAME.
 # Returns non-zero if QEMU failed or the guest did not report to the end.
+# Optional settings, as variables for one call (VM_MEM=6G vm_boot ...):
+#   VM_MEM     guest RAM (default 512M)
+#   VM_APPEND  more kernel options (swiotlb=force, pci=nomsi, ...)
+#   VM_SLOTS   the root ports' slots on pcie.0, one per device (default
+#              7, 8, ...); slots 4 apart share an INTx line on q35
 vm_boot() {
     local name=$1 iommu=$2 mode=$3 devices=$4 props=$5 idle=${6:-3}
-    local dir=$OUT/vm/$name args=() append i rc start
+    local dir=$OUT/vm/$name args=() append i rc start slots
+    read -ra slots <<<"${VM_SLOTS:-}"
     # shellcheck disable=SC1091
     . "$OUT/env"
     rm -rf "$dir"
     mkdir -p "$dir"
-    append="console=ttyS0 quiet panic=-1 testdev.mode=$mode testdev.idle=$idle"
-    args=(-M q35 -m 512 -smp 1 -nodefaults -display none -no-reboot
+    append="console=ttyS0 quiet panic=-1 testdev.mode=$mode testdev.idle=$idle${VM_APPEND:+ $VM_APPEND}"
+    args=(-M q35 -m "${VM_MEM:-512M}" -smp 1 -nodefaults -display none -no-reboot
           -L /usr/share/qemu -L /usr/share/seabios
           -kernel "$VM_KERNEL" -initrd "$VM_INITRD"
           -serial "file:$dir/console.log" -serial "file:$dir/results.txt"
-          -trace "pcie_testdev_dma,file=$dir/trace.log")
+          -trace pcie_testdev_reset -trace "pcie_testdev_dma,file=$dir/trace.log")
     # The IOMMU device comes first, so every PCI device is behind it.
     case $iommu in
     none) ;;
@@ -58,10 +65,12 @@ vm_boot() {
     intel-off) args=(-device intel-iommu "${args[@]}"); append+=" intel_iommu=off" ;;
     # Needs qemu/patches/0001-*: QEMU 7.2 filed devices behind bridges as 00:00.0.
     amd) args=(-device amd-iommu "${args[@]}") ;;
+    # No IOMMU; every streaming mapping bounces, as in SEV and TDX guests.
+    swiotlb) append+=" swiotlb=force" ;;
     *) die "unknown IOMMU $iommu" ;;
     esac
     for ((i = 0; i < devices; i++)); do
-        args+=(-device "ioh3420,id=root_port$i,bus=pcie.0,addr=$((7 + i)).0,chassis=$((i + 1))"
+        args+=(-device "ioh3420,id=root_port$i,bus=pcie.0,addr=$(printf %x "${slots[i]:-$((7 + i))}").0,chassis=$((i + 1))"
                -device "pcie-testdev,bus=root_port$i,id=testdev$i$props")
     done
     args+=(-append "$append")

@@ -11,6 +11,10 @@
  *   testdevctl check-remove [DEV]         killing a copy, unbinding the driver
  *                                         and removing the device under an
  *                                         open file are safe
+ *   testdevctl check-driver [DEV]         DMA-API rules, privileges, and
+ *                                         removal while an ioctl waits for
+ *                                         user memory
+ *   testdevctl ring BDF                   start a copy on an unbound device
  *
  * The audit runs each scenario on every device it finds, tells the IOMMU
  * configuration from sysfs, and prints scenario, expected, observed and
@@ -20,6 +24,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +34,9 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,6 +189,7 @@ struct iommu_cfg {
 	char domain[16];	/* DMA, DMA-FQ, identity, blocked or none */
 	bool translated;	/* DMA or DMA-FQ */
 	bool lazy;		/* DMA-FQ: invalidation deferred */
+	bool bounce;		/* swiotlb=force: streaming DMA bounces */
 	char cmdline[256];	/* the kernel's IOMMU options, or "-" */
 };
 
@@ -199,7 +209,7 @@ static void read_line(const char *path, char *buf, size_t len)
 static void iommu_options(char *out, size_t len)
 {
 	static const char *const prefixes[] = {
-		"intel_iommu=", "amd_iommu=", "iommu=", "iommu.",
+		"intel_iommu=", "amd_iommu=", "iommu=", "iommu.", "swiotlb=",
 	};
 	char line[4096], *tok, *save;
 	size_t i, used = 0;
@@ -245,6 +255,7 @@ static void detect_iommu(const char *misc, struct iommu_cfg *cfg)
 	cfg->lazy = !strcmp(cfg->domain, "DMA-FQ");
 	cfg->translated = cfg->lazy || !strcmp(cfg->domain, "DMA");
 	iommu_options(cfg->cmdline, sizeof(cfg->cmdline));
+	cfg->bounce = !!strstr(cfg->cmdline, "swiotlb=force");
 }
 
 /* One scenario's outcome: "allowed" or "blocked", plus a detail. */
@@ -265,6 +276,9 @@ static const char *judge(int ret, const struct testdev_copy *c, int landed,
 		return "error";
 	if (c->result == TESTDEV_RESULT_OK && landed)
 		return "allowed";
+	/* The device wrote a bounce buffer the CPU never copies back. */
+	if (c->result == TESTDEV_RESULT_OK && untouched)
+		return "bounced";
 	if ((c->result == TESTDEV_RESULT_SRC_FAULT ||
 	     c->result == TESTDEV_RESULT_DST_FAULT) && untouched)
 		return "blocked";
@@ -389,6 +403,10 @@ static void s_subpage(int fd, struct outcome *o)
 	if (!ret && c.result == TESTDEV_RESULT_OK &&
 	    buf_holds(fd, &d, 0, CANARY, PAGE - 64))
 		o->observed = "leaks";
+	else if (!ret && c.result == TESTDEV_RESULT_OK &&
+		 !buf_holds(fd, &d, 0, DST_FILL, PAGE - 64))
+		/* Past a bounced mapping: the swiotlb pool, others' data. */
+		o->observed = "leaks-bounce";
 	else
 		o->observed = judge(ret, &c, 0, buf_holds(fd, &d, 0, DST_FILL,
 							   PAGE - 64));
@@ -553,6 +571,10 @@ static const char *expected(const struct scenario *s,
 {
 	if (s->run == s_stale_iova && cfg->lazy)
 		return "allowed";
+	if (s->run == s_write_readonly && cfg->bounce)
+		return "bounced";
+	if (s->run == s_subpage && cfg->bounce)
+		return "leaks-bounce";
 	return cfg->translated ? s->translated : s->untranslated;
 }
 
@@ -1146,6 +1168,320 @@ static int check_remove(const char *dev)
 	return k.failed || k.n != CHECK_REMOVE_TESTS ? 1 : 0;
 }
 
+/* The PCI address of a misc device, from sysfs. */
+static void dev_bdf(const char *dev, char *bdf, size_t len)
+{
+	char path[256], link[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/class/misc/%s/device", dev);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		die("%s: %s", path, strerror(errno));
+	link[n] = '\0';
+	snprintf(bdf, len, "%s", strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+}
+
+/*
+ * A copy dst <- src where the ends are given; 1 if it landed (RESULT ok,
+ * or none from the original device, which has no RESULT, and the
+ * destination buffer holds the source's byte).
+ */
+static int landed(int fd, struct testdev_addr src, struct testdev_addr dst,
+		  struct buf *d, int byte, uint64_t len)
+{
+	struct testdev_copy c;
+
+	return !do_copy(fd, src, dst, len, &c) &&
+	       (c.result == TESTDEV_RESULT_OK ||
+		c.result == TESTDEV_RESULT_NONE) &&
+	       buf_holds(fd, d, 0, byte, len);
+}
+
+/*
+ * What an unprivileged user (uid 1000, no capabilities, the node made
+ * world-writable) may do: DMA handles, and nothing that names memory by
+ * address. Runs in a child; returns how many of its tests failed.
+ */
+#define UNPRIVILEGED_TESTS 6
+
+static int check_unprivileged(const char *dev, struct ktap *parent)
+{
+	struct ktap k = *parent;
+	struct testdev_copy c;
+	struct buf s, d, t;
+	char path[64];
+	int fd, status;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "/dev/%s", dev);
+	if (chmod(path, 0666))
+		die("chmod %s: %s", path, strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (setgid(1000) || setuid(1000))
+			die("setuid: %s", strerror(errno));
+		fd = open_dev(dev);
+		alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
+			   &d, TESTDEV_BUF_COHERENT, 0);
+		ktap_result(&k, s.dma && !s.phys, "unprivileged-no-phys",
+			    "alloc gave handle 0x%llx and physical address 0x%llx",
+			    (unsigned long long)s.dma,
+			    (unsigned long long)s.phys);
+		buf_fill(fd, &s, 0, SRC_FILL, PAGE);
+		buf_fill(fd, &d, 0, DST_FILL, PAGE);
+		ktap_result(&k, landed(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
+				       addr_of(TESTDEV_ADDR_DMA, &d, 0), &d,
+				       SRC_FILL, PAGE),
+			    "unprivileged-copy-by-dma-handles", "landed or not");
+		ktap_errno(&k, "unprivileged-copy-phys",
+			   do_copy(fd, addr_of(TESTDEV_ADDR_PHYS, &s, 0),
+				   addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c),
+			   EPERM);
+		ktap_errno(&k, "unprivileged-copy-raw",
+			   do_copy(fd, addr_of(TESTDEV_ADDR_RAW, NULL, NEVER_MAPPED),
+				   addr_of(TESTDEV_ADDR_DMA, &d, 0), 64, &c),
+			   EPERM);
+		if (buf_alloc(fd, &t, TESTDEV_BUF_STREAMING,
+			      TESTDEV_DIR_TO_DEVICE, PAGE, 64))
+			die("allocating a buffer: %s", strerror(errno));
+		ktap_errno(&k, "unprivileged-read-past-mapped",
+			   do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &t, 0),
+				   addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c),
+			   EPERM);
+		buf_ref(fd, TESTDEV_IOC_BUF_UNMAP, &t);
+		ktap_errno(&k, "unprivileged-copy-stale-handle",
+			   do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &t, 0),
+				   addr_of(TESTDEV_ADDR_DMA, &d, 0), 64, &c),
+			   EPERM);
+		fflush(stdout);
+		_exit(k.failed - parent->failed);
+	}
+	status = wait_child(pid);
+	chmod(path, 0600);
+	parent->n += UNPRIVILEGED_TESTS;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 2)
+		return UNPRIVILEGED_TESTS;
+	return WEXITSTATUS(status);
+}
+
+/* An ioctl whose argument lies in a userfaultfd page nobody serves yet. */
+struct uffd_job {
+	int fd, uffd;
+	struct buf *b;
+	void *page;
+	int err;		/* the ioctl's errno */
+};
+
+static void *uffd_writer(void *arg)
+{
+	struct uffd_job *j = arg;
+	struct testdev_buf_io io = {
+		.argsz = sizeof(io), .id = j->b->id, .len = 64,
+		.data = (uintptr_t)j->page,
+	};
+
+	j->err = ioctl(j->fd, TESTDEV_IOC_BUF_WRITE, &io) ? errno : 0;
+	return NULL;
+}
+
+/* Serve the page after 3 s, whatever happened meanwhile. */
+static void *uffd_server(void *arg)
+{
+	struct uffd_job *j = arg;
+	struct uffdio_zeropage z = {
+		.range = { .start = (uintptr_t)j->page, .len = PAGE },
+	};
+
+	sleep_ms(3000);
+	ioctl(j->uffd, UFFDIO_ZEROPAGE, &z);
+	return NULL;
+}
+
+/*
+ * Unbind the driver while an ioctl waits for user memory (a userfaultfd
+ * page, as a FUSE-backed mapping would be): removal must not wait for it.
+ * Then bind it again.
+ */
+static void check_unbind_user_fault(const char *dev, struct ktap *k)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	pthread_t writer, server;
+	struct uffd_job j = { 0 };
+	char bdf[256], path[64];
+	struct buf b;
+	uint64_t t;
+	int ret, i;
+
+	dev_bdf(dev, bdf, sizeof(bdf));
+	j.fd = open_dev(dev);
+	if (buf_alloc(j.fd, &b, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
+		die("allocating a buffer: %s", strerror(errno));
+	j.b = &b;
+	j.uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	j.page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	reg.range.start = (uintptr_t)j.page;
+	reg.range.len = PAGE;
+	if (j.uffd < 0 || j.page == MAP_FAILED || ioctl(j.uffd, UFFDIO_API, &api) ||
+	    ioctl(j.uffd, UFFDIO_REGISTER, &reg))
+		die("userfaultfd: %s", strerror(errno));
+	if (pthread_create(&server, NULL, uffd_server, &j) ||
+	    pthread_create(&writer, NULL, uffd_writer, &j))
+		die("pthread_create failed");
+	sleep_ms(300);
+	t = now_ns();
+	ret = sysfs_write("/sys/bus/pci/drivers/testdev_driver/unbind", bdf);
+	t = (now_ns() - t) / 1000000;
+	ktap_result(k, !ret && t < 1000, "unbind-while-ioctl-waits-for-user-memory",
+		    "unbind: %s in %llu ms", strerror(-ret),
+		    (unsigned long long)t);
+	pthread_join(writer, NULL);
+	pthread_join(server, NULL);
+	ktap_result(k, j.err == ENODEV, "that-ioctl-then-gets-ENODEV",
+		    "errno %s", strerror(j.err));
+	close(j.fd);
+	close(j.uffd);
+	ret = sysfs_write("/sys/bus/pci/drivers/testdev_driver/bind", bdf);
+	snprintf(path, sizeof(path), "/dev/%s", dev);
+	for (i = 0; i < 30 && access(path, F_OK); i++)
+		sleep_ms(100);
+	ktap_result(k, !ret && !access(path, F_OK), "bind-again",
+		    "bind: %s", strerror(-ret));
+}
+
+/*
+ * testdevctl check-driver [DEV]: what the driver must keep to under the
+ * DMA API (swiotlb=force shows the bounce buffers), the privileges that
+ * naming memory by address takes, and removal while an ioctl waits for
+ * user memory; as KTAP. Unbinds and binds the device again at the end.
+ */
+#define CHECK_DRIVER_TESTS (8 + UNPRIVILEGED_TESTS + 3)
+
+static int check_driver(const char *dev)
+{
+	struct testdev_info inf = { .argsz = sizeof(inf) };
+	struct ktap k = { .prefix = "" };
+	struct buf s, a, d, many[8];
+	struct testdev_copy c;
+	int fd = open_dev(dev), i, j, shared = 0, ret;
+
+	printf("KTAP version 1\n1..%d\n", CHECK_DRIVER_TESTS);
+	if (ioctl(fd, TESTDEV_IOC_INFO, &inf))
+		die("info: %s", strerror(errno));
+
+	/* A partly mapped buffer: the device may not write past the map. */
+	alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
+		   &a, TESTDEV_BUF_STREAMING, TESTDEV_DIR_FROM_DEVICE);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &a);
+	if (buf_alloc(fd, &a, TESTDEV_BUF_STREAMING, TESTDEV_DIR_FROM_DEVICE,
+		      PAGE, 64))
+		die("allocating a buffer: %s", strerror(errno));
+	buf_fill(fd, &s, 0, SRC_FILL, PAGE);
+	ktap_errno(&k, "copy-into-unmapped-part",
+		   do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
+			   addr_of(TESTDEV_ADDR_DMA, &a, 0), PAGE, &c), EINVAL);
+	ktap_result(&k, landed(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
+			       addr_of(TESTDEV_ADDR_DMA, &a, 0), &a, SRC_FILL, 64),
+		    "copy-into-mapped-part", "64 bytes at handle 0x%llx",
+		    (unsigned long long)a.dma);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &a);
+
+	/*
+	 * Buffer I/O follows DMA-API ownership: a copy into a streaming buffer
+	 * named by its bus address (so no copy ioctl syncs it) is seen by a
+	 * read, and a write is seen by the device.
+	 */
+	if (buf_alloc(fd, &a, TESTDEV_BUF_STREAMING, TESTDEV_DIR_BIDIRECTIONAL,
+		      PAGE, 0) ||
+	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
+		die("allocating a buffer: %s", strerror(errno));
+	buf_fill(fd, &a, 0, DST_FILL, PAGE);
+	ktap_result(&k, landed(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
+			       addr_of(TESTDEV_ADDR_RAW, NULL, a.dma), &a,
+			       SRC_FILL, PAGE),
+		    "read-sees-device-write", "into handle 0x%llx",
+		    (unsigned long long)a.dma);
+	buf_fill(fd, &a, 0, 0x77, PAGE);
+	buf_fill(fd, &d, 0, DST_FILL, PAGE);
+	ktap_result(&k, landed(fd, addr_of(TESTDEV_ADDR_RAW, NULL, a.dma),
+			       addr_of(TESTDEV_ADDR_DMA, &d, 0), &d, 0x77, PAGE),
+		    "device-sees-write", "from handle 0x%llx",
+		    (unsigned long long)a.dma);
+	free_pair(fd, &a, &d);
+
+	/* Small streaming buffers must not share a cache line. */
+	for (i = 0; i < 8; i++)
+		if (buf_alloc(fd, &many[i], TESTDEV_BUF_STREAMING,
+			      TESTDEV_DIR_FROM_DEVICE, 1, 0))
+			die("allocating a buffer: %s", strerror(errno));
+	for (i = 0; i < 8; i++)
+		for (j = i + 1; j < 8; j++)
+			shared += many[i].phys / 64 == many[j].phys / 64;
+	ktap_result(&k, !shared, "small-buffers-own-their-cache-lines",
+		    "%d pairs of 1-byte buffers share a 64-byte line (0x%llx, 0x%llx, ...)",
+		    shared, (unsigned long long)many[0].phys,
+		    (unsigned long long)many[1].phys);
+	for (i = 0; i < 8; i++)
+		buf_ref(fd, TESTDEV_IOC_BUF_FREE, &many[i]);
+
+	/* The largest coherent buffer the device allows: clean answers. */
+	ret = buf_alloc(fd, &a, TESTDEV_BUF_COHERENT, 0, inf.max_size, 0);
+	ktap_result(&k, !ret || ret == -ENOMEM || ret == -EINVAL,
+		    "alloc-max-size", "%llu bytes: %s",
+		    (unsigned long long)inf.max_size, strerror(-ret));
+	if (!ret)
+		buf_ref(fd, TESTDEV_IOC_BUF_FREE, &a);
+	ret = buf_alloc(fd, &a, TESTDEV_BUF_COHERENT, 0,
+			inf.max_size < 2 * PAGE ? inf.max_size : 2 * PAGE, 0);
+	ktap_result(&k, !ret, "alloc-small-coherent", "%s", strerror(-ret));
+	if (!ret)
+		buf_ref(fd, TESTDEV_IOC_BUF_FREE, &a);
+	ktap_result(&k, s.phys != 0, "root-gets-phys", "0x%llx",
+		    (unsigned long long)s.phys);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
+	close(fd);
+
+	k.failed += check_unprivileged(dev, &k);
+	check_unbind_user_fault(dev, &k);
+	return k.failed || k.n != CHECK_DRIVER_TESTS ? 1 : 0;
+}
+
+/*
+ * testdevctl ring BDF: start a 64-byte copy on a device no driver holds,
+ * through its BAR, as a binding that abandoned a copy leaves it; it stays
+ * pending for BUSY_DELAY.
+ */
+static int ring(const char *bdf)
+{
+	volatile uint32_t *regs;
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource%d", bdf,
+		 TESTDEV_BAR);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	regs = mmap(NULL, TESTDEV_BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fd, 0);
+	if (regs == MAP_FAILED)
+		die("mmap %s: %s", path, strerror(errno));
+	/* 4-byte accesses, which the original device takes too. */
+	regs[TESTDEV_REG_SRCADDR / 4] = 0;
+	regs[TESTDEV_REG_DSTADDR / 4] = 0;
+	regs[TESTDEV_REG_SIZE / 4] = 64;
+	regs[TESTDEV_REG_DOORBELL / 4] = TESTDEV_DOORBELL_START;
+	printf("%s: STATUS=%u\n", bdf, regs[TESTDEV_REG_STATUS / 4]);
+	munmap((void *)regs, TESTDEV_BAR_SIZE);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "info"))
@@ -1156,6 +1492,10 @@ int main(int argc, char **argv)
 		return check_ioctls(argc > 2 ? argv[2] : "pcie-testdev0");
 	if (argc >= 2 && !strcmp(argv[1], "check-remove"))
 		return check_remove(argc > 2 ? argv[2] : "pcie-testdev0");
+	if (argc == 3 && !strcmp(argv[1], "ring"))
+		return ring(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "check-driver"))
+		return check_driver(argc > 2 ? argv[2] : "pcie-testdev0");
 	if (argc >= 2 && !strcmp(argv[1], "audit")) {
 		if (argc == 2)
 			return audit(TABLE);
@@ -1165,6 +1505,6 @@ int main(int argc, char **argv)
 			return audit(JSON);
 	}
 	fprintf(stderr, "usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] | audit [--ktap|--json] |\n"
-		"                  check-ioctls [DEV] | check-remove [DEV]\n");
+		"                  check-ioctls [DEV] | check-remove [DEV] | check-driver [DEV] | ring BDF\n");
 	return 2;
 }
