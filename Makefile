@@ -45,13 +45,19 @@ check:
 check-asan:
 	scripts/check --asan
 
+# The device tests in the newest QEMU series the archive serves (make check
+# runs them too when CI=true or PCIE_TESTDEV_NEWEST=1).
+check-newest:
+	scripts/check --newest
+
 # The fuzz test under the sanitizers, for PCIE_TESTDEV_FUZZ_SECONDS (600).
 fuzz:
 	scripts/check --fuzz
 
-# QEMU 7.2 with pcie-testdev, cached outside the checkout.
+# QEMU with pcie-testdev (Debian stable's series, or QEMU_SERIES=...),
+# cached outside the checkout.
 qemu:
 	scripts/build-qemu
 
-.PHONY: all module tools clean demo audit check check-asan fuzz qemu
+.PHONY: all module tools clean demo audit check check-asan check-newest fuzz qemu
 endif
