@@ -32,6 +32,11 @@ clean:
 demo:
 	scripts/demo
 
+# make demo as on a fresh Debian 13 machine: in a root made by mmdebstrap
+# (cached outside the checkout), through chroot.
+demo-debian13:
+	scripts/demo-debian13
+
 # What each IOMMU configuration blocks and lets through, as a table.
 audit:
 	scripts/audit
@@ -59,5 +64,5 @@ fuzz:
 qemu:
 	scripts/build-qemu
 
-.PHONY: all module tools clean demo audit check check-asan check-newest fuzz qemu
+.PHONY: all module tools clean demo demo-debian13 audit check check-asan check-newest fuzz qemu
 endif
