@@ -59,10 +59,14 @@ check-newest:
 fuzz:
 	scripts/check --fuzz
 
+# The device as a patch series for upstream QEMU, in out/qemu-series/.
+qemu-series:
+	scripts/qemu-series
+
 # QEMU with pcie-testdev (Debian stable's series, or QEMU_SERIES=...),
 # cached outside the checkout.
 qemu:
 	scripts/build-qemu
 
-.PHONY: all module tools clean demo demo-debian13 audit check check-asan check-newest fuzz qemu
+.PHONY: all module tools clean demo demo-debian13 audit check check-asan check-newest fuzz qemu qemu-series
 endif
