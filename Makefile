@@ -32,6 +32,11 @@ clean:
 demo:
 	scripts/demo
 
+# make demo as on a fresh Debian 13 machine: in a root made by mmdebstrap
+# (cached outside the checkout), through chroot.
+demo-debian13:
+	scripts/demo-debian13
+
 # What each IOMMU configuration blocks and lets through, as a table.
 audit:
 	scripts/audit
@@ -45,13 +50,23 @@ check:
 check-asan:
 	scripts/check --asan
 
+# The device tests in the newest QEMU series the archive serves (make check
+# runs them too when CI=true or PCIE_TESTDEV_NEWEST=1).
+check-newest:
+	scripts/check --newest
+
 # The fuzz test under the sanitizers, for PCIE_TESTDEV_FUZZ_SECONDS (600).
 fuzz:
 	scripts/check --fuzz
 
-# QEMU 7.2 with pcie-testdev, cached outside the checkout.
+# The device as a patch series for upstream QEMU, in out/qemu-series/.
+qemu-series:
+	scripts/qemu-series
+
+# QEMU with pcie-testdev (Debian stable's series, or QEMU_SERIES=...),
+# cached outside the checkout.
 qemu:
 	scripts/build-qemu
 
-.PHONY: all module tools clean demo audit check check-asan fuzz qemu
+.PHONY: all module tools clean demo demo-debian13 audit check check-asan check-newest fuzz qemu qemu-series
 endif

@@ -40,63 +40,118 @@ need_pkgs() {
         { tail -20 "$CACHE/apt-install.log" >&2; die "apt-get install ${missing[*]} failed"; }
 }
 
-# A private apt configuration built from the machine's own Debian sources,
-# with deb-src entries and the backports suite added. The system's apt
-# configuration is never changed. Backports get no deb-src entry so that
-# `apt-get source qemu` stays on the release's QEMU 7.2.
-APT_DIR=$CACHE/apt
+# A private apt configuration built from the machine's own Debian sources;
+# the system's apt configuration is never changed. To each source that
+# serves the host's release it adds, from the same archive:
+#   - deb-src entries for the release itself;
+#   - binary entries for the release's backports (newer kernels, meson);
+#     apt never upgrades to backports by itself, so installs stay on the
+#     release;
+#   - deb-src entries, and no binary ones, for the archive's "stable",
+#     "testing" and "unstable" suites, whichever release those are today:
+#     that is where newer QEMU source packages come from
+#     (scripts/build-qemu), and no host package can come from there.
+# No suite or host is written here: all are read from the host's sources.
+# The folder is named by a hash of what is generated, so a change of the
+# host's sources or of this format starts afresh in a new folder.
+APT_SUITES_EXTRA="stable testing unstable"
+
+APT_CODENAME=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+
+# apt_generate_sources sources|list: the deb822 or the one-line part.
+apt_generate_sources() {
+    local codename=$APT_CODENAME f
+    [ -n "$codename" ] || die "cannot tell the Debian release from /etc/os-release"
+    echo "# pcie-testdev private apt sources, format 2, host release $codename"
+    [ "$1" = sources ] && for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        awk -v rel="$codename" -v extra="$APT_SUITES_EXTRA" '
+            BEGIN { RS = ""; FS = "\n" }
+            # One stanza, with its Types: and Suites: lines replaced.
+            function stanza(types, suites,   i, out) {
+                out = ""
+                for (i = 1; i <= NF; i++) {
+                    if ($i ~ /^Types:/) out = out "Types: " types "\n"
+                    else if ($i ~ /^Suites:/) out = out "Suites: " suites "\n"
+                    else if ($i !~ /^#/) out = out $i "\n"
+                }
+                return out
+            }
+            /(^|\n)Enabled: *no/ { next }
+            {
+                types = ""; suites = ""
+                for (i = 1; i <= NF; i++) {
+                    if ($i ~ /^Types:/) types = $i
+                    if ($i ~ /^Suites:/) suites = $i
+                }
+                if (types !~ /[: ]deb( |$)/) next
+                sub(/^Suites: */, "", suites)
+                print stanza("deb deb-src", suites)
+                if ((" " suites " ") ~ (" " rel " ")) {
+                    print stanza("deb", rel "-backports")
+                    print stanza("deb-src", extra)
+                }
+            }' "$f"
+    done
+    [ "$1" = list ] && for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -f "$f" ] || continue
+        # One-line sources: "deb [options] URI SUITE COMPONENTS...".
+        awk -v rel="$codename" -v extra="$APT_SUITES_EXTRA" '
+            $1 != "deb" { next }
+            {
+                opts = ""; i = 2
+                if ($2 ~ /^\[/) { while ($i !~ /\]$/) opts = opts $(i++) " "; opts = opts $(i++) " " }
+                uri = $i; suite = $(i + 1); comps = ""
+                for (j = i + 2; j <= NF; j++) comps = comps " " $j
+                print "deb " opts uri " " suite comps
+                print "deb-src " opts uri " " suite comps
+                if (suite == rel) {
+                    print "deb " opts uri " " rel "-backports" comps
+                    n = split(extra, e, " ")
+                    for (j = 1; j <= n; j++) print "deb-src " opts uri " " e[j] comps
+                }
+            }' "$f"
+    done
+    return 0
+}
+
+APT_SOURCES=$(apt_generate_sources sources)
+APT_LIST=$(apt_generate_sources list)
+APT_DIR=$CACHE/apt/v2-$(printf '%s\n' "$APT_SOURCES" "$APT_LIST" | sha256sum | cut -c1-12)
 APT_OPTS=(-o "Dir::Etc::SourceList=/dev/null"
           -o "Dir::Etc::SourceParts=$APT_DIR/sources.list.d"
           -o "Dir::State::Lists=$APT_DIR/lists"
           -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
 
-apt_write_sources() {
-    local codename f
-    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-    [ -n "$codename" ] || die "cannot tell the Debian release from /etc/os-release"
-    mkdir -p "$APT_DIR/sources.list.d" "$APT_DIR/lists/partial"
-    {
-        for f in /etc/apt/sources.list.d/*.sources; do
-            [ -f "$f" ] || continue
-            # deb822 stanzas: add deb-src; then a deb-only backports copy of
-            # each stanza that serves the release itself.
-            awk '/^Types:/ { sub(/deb( |$)/, "deb deb-src ") } { print }' "$f"
-            echo
-            awk -v rel="$codename" '
-                BEGIN { RS = ""; FS = "\n" }
-                $0 ~ "\nSuites:([^\n]* )?" rel "( |\n|$)" {
-                    out = ""
-                    for (i = 1; i <= NF; i++) {
-                        if ($i ~ /^Types:/) $i = "Types: deb"
-                        if ($i ~ /^Suites:/) $i = "Suites: " rel "-backports"
-                        out = out $i "\n"
-                    }
-                    print out
-                }' "$f"
-        done
-    } >"$APT_DIR/sources.list.d/private.sources"
-    if [ -f /etc/apt/sources.list ]; then
-        awk -v rel="$codename" '
-            /^deb / { print; sub(/^deb /, "deb-src "); print
-                      if ($3 == rel) { l = $0; sub(/^deb-src /, "deb ", l)
-                                       sub(" " rel " ", " " rel "-backports ", l); print l } }
-        ' /etc/apt/sources.list >"$APT_DIR/sources.list.d/private.list"
-    fi
-}
-
 # apt_private update: refresh the private lists when older than a day.
 # apt_private CMD ARGS: run apt-get CMD with the private lists.
 apt_private() {
     if [ "$1" = update ]; then
-        if [ -z "$(find "$APT_DIR/lists" -maxdepth 1 -name '*_Sources*' -mmin -1440 2>/dev/null | head -1)" ]; then
-            apt_write_sources
-            log "refreshing package lists (private, with deb-src and backports)"
-            as_root apt-get "${APT_OPTS[@]}" -q update >"$CACHE/apt-update.log" 2>&1 ||
-                { tail -20 "$CACHE/apt-update.log" >&2; die "apt-get update failed"; }
+        if [ ! -f "$APT_DIR/updated" ] || [ -n "$(find "$APT_DIR/updated" -mmin +1440)" ]; then
+            mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/sources.list.d"
+            printf '%s\n' "$APT_SOURCES" >"$APT_DIR/sources.list.d/private.sources"
+            printf '%s\n' "$APT_LIST" >"$APT_DIR/sources.list.d/private.list"
+            log "refreshing package lists (private, with deb-src, backports and newer QEMU sources)"
+            as_root apt-get "${APT_OPTS[@]}" -q update >"$APT_DIR/update.log" 2>&1 ||
+                { tail -20 "$APT_DIR/update.log" >&2; die "apt-get update failed"; }
+            # What was derived from the old lists is stale now.
+            rm -f "$APT_DIR"/resolved-*
+            touch "$APT_DIR/updated"
         fi
         return 0
     fi
     apt-get "${APT_OPTS[@]}" "$@"
+}
+
+# The URI of the archive that serves the host's release, read from the
+# host's own apt sources (for tools such as mmdebstrap that want one).
+apt_archive_uri() {
+    {
+        printf '%s\n' "$APT_SOURCES" | awk 'BEGIN { RS = ""; FS = "\n" }
+            /(^|\n)Suites: stable testing/ { for (i = 1; i <= NF; i++)
+                if ($i ~ /^URIs:/) { sub(/^URIs: */, "", $i); split($i, u, " "); print u[1] } }'
+        printf '%s\n' "$APT_LIST" | awk '$1 == "deb-src" && / stable / { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; break } }'
+    } | head -1
 }
 
 # apt-cache with the private lists.

@@ -29,7 +29,7 @@
 #include "hw/pci/pcie.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
-#include "sysemu/dma.h"
+#include "system/dma.h"
 #include "qom/object.h"
 #include "trace.h"
 #include "hw/misc/testdev_regs.h"
@@ -564,9 +564,9 @@ static const MemoryRegionOps pcie_testdev_mmio_ops = {
     },
 };
 
-static void pcie_testdev_reset(DeviceState *dev)
+static void pcie_testdev_reset_hold(Object *obj, ResetType type)
 {
-    PCIeTestdevState *s = PCIE_TESTDEV(dev);
+    PCIeTestdevState *s = PCIE_TESTDEV(obj);
 
     trace_pcie_testdev_reset();
     s->generation++;
@@ -732,7 +732,7 @@ static const VMStateDescription vmstate_pcie_testdev = {
     .version_id = 1,
     .minimum_version_id = 1,
     .post_load = pcie_testdev_post_load,
-    .fields = (VMStateField[]) {
+    .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, PCIeTestdevState),
         VMSTATE_UINT64(srcaddr, PCIeTestdevState),
         VMSTATE_UINT64(dstaddr, PCIeTestdevState),
@@ -755,7 +755,7 @@ static const VMStateDescription vmstate_pcie_testdev = {
     },
 };
 
-static Property pcie_testdev_properties[] = {
+static const Property pcie_testdev_properties[] = {
     DEFINE_PROP_BOOL("aggressive", PCIeTestdevState, prop_aggressive, false),
     DEFINE_PROP_UINT64("aggression_delay_ms", PCIeTestdevState,
                        aggression_delay_ms, 1000),
@@ -767,12 +767,12 @@ static Property pcie_testdev_properties[] = {
     DEFINE_PROP_UINT64("max_transfer_size", PCIeTestdevState, max_size,
                        TESTDEV_MAX_SIZE_DEFAULT),
     DEFINE_PROP_BOOL("x-original", PCIeTestdevState, original, false),
-    DEFINE_PROP_END_OF_LIST(),
 };
 
-static void pcie_testdev_class_init(ObjectClass *klass, void *data)
+static void pcie_testdev_class_init(ObjectClass *klass, const void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
+    ResettableClass *rc = RESETTABLE_CLASS(klass);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
 
     k->realize = pcie_testdev_realize;
@@ -784,7 +784,7 @@ static void pcie_testdev_class_init(ObjectClass *klass, void *data)
     k->subsystem_id = TESTDEV_SUBSYS_ID;
     k->class_id = TESTDEV_CLASS;
     dc->desc = "PCI Express DMA test device";
-    dc->reset = pcie_testdev_reset;
+    rc->phases.hold = pcie_testdev_reset_hold;
     dc->vmsd = &vmstate_pcie_testdev;
     device_class_set_props(dc, pcie_testdev_properties);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
