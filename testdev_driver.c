@@ -21,6 +21,7 @@
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/iommu.h>
 #include <linux/iopoll.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
@@ -409,6 +410,26 @@ static int testdev_rawio(const struct testdev_file *tf)
 	return security_locked_down(LOCKDOWN_DEV_MEM);
 }
 
+/* Whether the device's bus addresses go through an IOMMU's page tables. */
+static bool testdev_translated(struct testdev *td)
+{
+	struct iommu_domain *dom = iommu_get_domain_for_dev(&td->pdev->dev);
+
+	return dom && dom->type != IOMMU_DOMAIN_IDENTITY;
+}
+
+/*
+ * A DMA handle for user space. Where nothing translates (no IOMMU, an
+ * identity domain, swiotlb) a handle is a CPU physical address, so it is
+ * for those who may name memory by address; others get 0.
+ */
+static u64 testdev_user_handle(struct testdev_file *tf, u64 bus)
+{
+	if (!testdev_rawio(tf) || testdev_translated(tf->td))
+		return bus;
+	return 0;
+}
+
 /* Copy an argument struct in, checking its size. */
 static int testdev_get_arg(void *arg, size_t size, const void __user *uarg)
 {
@@ -504,7 +525,7 @@ static int testdev_ioc_alloc(struct testdev_file *tf,
 		return ret == -EBUSY ? -ENOSPC : ret;
 	}
 	req->id = id;
-	req->dma = b->dma;
+	req->dma = testdev_user_handle(tf, b->dma);
 	/* A physical address is for those who may use one. */
 	req->phys = testdev_rawio(tf) ? 0 : testdev_cpu_phys(b->cpu);
 	return 0;
@@ -647,6 +668,8 @@ static int testdev_ioc_copy(struct testdev_file *tf, struct testdev_copy *req)
 			   req->timeout_ms ?: TESTDEV_TIMEOUT_MS, &out);
 	if (ret)
 		return ret;
+	req->src_bus = testdev_user_handle(tf, req->src_bus);
+	req->dst_bus = testdev_user_handle(tf, req->dst_bus);
 	req->status = out.status;
 	req->result = out.result;
 	req->elapsed_ns = out.elapsed_ns;

@@ -826,8 +826,13 @@ static int copy_cmd(int argc, char **argv)
 	ret = do_copy(fd, a[0], a[1], size, &c);
 	if (ret)
 		die("copy: %s", strerror(-ret));
-	printf("src 0x%llx dst 0x%llx size %llu: STATUS=%llu RESULT=%s in %llu ns; destination buffer %s\n",
-	       (unsigned long long)c.src_bus, (unsigned long long)c.dst_bus,
+	/* Without CAP_SYS_RAWIO and no IOMMU translating, hidden: 0. */
+	if (!c.src_bus && !c.dst_bus)
+		printf("src hidden dst hidden");
+	else
+		printf("src 0x%llx dst 0x%llx", (unsigned long long)c.src_bus,
+		       (unsigned long long)c.dst_bus);
+	printf(" size %llu: STATUS=%llu RESULT=%s in %llu ns; destination buffer %s\n",
 	       (unsigned long long)size, (unsigned long long)c.status,
 	       result_name(c.result), (unsigned long long)c.elapsed_ns,
 	       buf_holds(fd, &b[1], 0, fill, size) ? "holds the source" :
@@ -1200,8 +1205,9 @@ static int landed(int fd, struct testdev_addr src, struct testdev_addr dst,
 
 /*
  * What an unprivileged user (uid 1000, no capabilities, the node made
- * world-writable) may do: DMA handles, and nothing that names memory by
- * address. Runs in a child; returns how many of its tests failed.
+ * world-writable) may do: copy by DMA handles, which it sees only where
+ * an IOMMU translates them, and nothing that names memory by address.
+ * Runs in a child; returns how many of its tests failed.
  */
 #define UNPRIVILEGED_TESTS 6
 
@@ -1209,11 +1215,13 @@ static int check_unprivileged(const char *dev, struct ktap *parent)
 {
 	struct ktap k = *parent;
 	struct testdev_copy c;
+	struct iommu_cfg cfg;
 	struct buf s, d, t;
 	char path[64];
 	int fd, status;
 	pid_t pid;
 
+	detect_iommu(dev, &cfg);
 	snprintf(path, sizeof(path), "/dev/%s", dev);
 	if (chmod(path, 0666))
 		die("chmod %s: %s", path, strerror(errno));
@@ -1227,12 +1235,22 @@ static int check_unprivileged(const char *dev, struct ktap *parent)
 		fd = open_dev(dev);
 		alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
 			   &d, TESTDEV_BUF_COHERENT, 0);
-		ktap_result(&k, s.dma && !s.phys, "unprivileged-no-phys",
-			    "alloc gave handle 0x%llx and physical address 0x%llx",
-			    (unsigned long long)s.dma,
-			    (unsigned long long)s.phys);
 		buf_fill(fd, &s, 0, SRC_FILL, PAGE);
 		buf_fill(fd, &d, 0, DST_FILL, PAGE);
+		if (do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
+			    addr_of(TESTDEV_ADDR_DMA, &d, 0), 64, &c))
+			die("copy: %s", strerror(errno));
+		/* Untranslated, a handle is a physical address: hidden. */
+		ktap_result(&k, !s.phys &&
+			    (cfg.translated ? s.dma && c.src_bus == s.dma &&
+					      c.dst_bus == d.dma :
+			     !s.dma && !d.dma && !c.src_bus && !c.dst_bus),
+			    "unprivileged-no-address",
+			    "domain %s: alloc gave handle 0x%llx and physical address 0x%llx, copy bus addresses 0x%llx 0x%llx",
+			    cfg.domain, (unsigned long long)s.dma,
+			    (unsigned long long)s.phys,
+			    (unsigned long long)c.src_bus,
+			    (unsigned long long)c.dst_bus);
 		ktap_result(&k, landed(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
 				       addr_of(TESTDEV_ADDR_DMA, &d, 0), &d,
 				       SRC_FILL, PAGE),
