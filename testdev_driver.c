@@ -66,6 +66,20 @@ static bool selftest = true;
 module_param(selftest, bool, 0444);
 MODULE_PARM_DESC(selftest, "Run the two DMA transfers at probe (default: true)");
 
+/*
+ * What the users of one device without CAP_SYS_RAWIO may pin, over all
+ * their open files: bytes of buffers, and streaming mappings, which under
+ * swiotlb hold bounce slots every device shares (256 one-page mappings
+ * take 1 MiB, 1/64 of its default 64 MiB pool). Past either, -ENOSPC.
+ */
+static unsigned int budget_mib = 64;
+module_param(budget_mib, uint, 0444);
+MODULE_PARM_DESC(budget_mib, "MiB of buffers a device's unprivileged users may hold (default: 64)");
+
+static unsigned int budget_mappings = 256;
+module_param(budget_mappings, uint, 0444);
+MODULE_PARM_DESC(budget_mappings, "Streaming mappings a device's unprivileged users may hold (default: 256)");
+
 /* 6.1 calls INTx "legacy"; 6.12 has only the new name. */
 #ifndef PCI_IRQ_INTX
 #define PCI_IRQ_INTX PCI_IRQ_LEGACY
@@ -100,6 +114,8 @@ struct testdev {
 	size_t max_coherent;	/* the largest coherent buffer */
 	size_t selftest_len;
 	struct testdev_rogue rogue;	/* what it did before probe */
+	atomic_long_t pinned;	/* bytes of buffers, all files */
+	atomic_t mappings;	/* live streaming mappings, all files */
 	int id;
 	char name[32];
 	struct miscdevice misc;
@@ -365,7 +381,8 @@ struct testdev_file {
 struct testdev_buffer {
 	u32 kind;
 	enum dma_data_direction dir;
-	size_t size;		/* allocated */
+	size_t size;		/* asked for */
+	size_t charged;		/* allocated, counted in td->pinned */
 	size_t map_len;		/* mapped, from the start (streaming) */
 	bool mapped;		/* streaming: still mapped */
 	void *cpu;
@@ -383,6 +400,35 @@ union testdev_arg {
 	struct testdev_rogue rogue;
 };
 
+static void testdev_uncharge(struct testdev *td, size_t bytes, bool mapping)
+{
+	atomic_long_sub(bytes, &td->pinned);
+	if (mapping)
+		atomic_dec(&td->mappings);
+}
+
+/* Count a buffer against the device's budget, which binds the unprivileged. */
+static int testdev_charge(struct testdev_file *tf, size_t bytes, bool mapping)
+{
+	struct testdev *td = tf->td;
+	long pinned = atomic_long_add_return(bytes, &td->pinned);
+	int mappings = mapping ? atomic_inc_return(&td->mappings) : 0;
+
+	if (!tf->rawio && (pinned > (long)budget_mib * SZ_1M ||
+			   (unsigned int)mappings > budget_mappings)) {
+		testdev_uncharge(td, bytes, mapping);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static void testdev_unmap(struct testdev *td, struct testdev_buffer *b)
+{
+	dma_unmap_single(&td->pdev->dev, b->dma, b->map_len, b->dir);
+	b->mapped = false;
+	atomic_dec(&td->mappings);
+}
+
 static void testdev_buffer_free(struct testdev *td, struct testdev_buffer *b)
 {
 	struct device *dev = &td->pdev->dev;
@@ -391,9 +437,10 @@ static void testdev_buffer_free(struct testdev *td, struct testdev_buffer *b)
 		dma_free_coherent(dev, b->size, b->cpu, b->dma);
 	} else {
 		if (b->mapped)
-			dma_unmap_single(dev, b->dma, b->map_len, b->dir);
+			testdev_unmap(td, b);
 		kfree(b->cpu);
 	}
+	testdev_uncharge(td, b->charged, false);
 	kfree(b);
 }
 
@@ -491,29 +538,34 @@ static int testdev_ioc_alloc(struct testdev_file *tf,
 	    (req->kind != TESTDEV_BUF_STREAMING && (req->dir || req->map_len)))
 		return -EINVAL;
 
-	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	/* Charged to the user's memory cgroup too. */
+	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
 	if (!b)
 		return -ENOMEM;
 	b->kind = req->kind;
 	b->dir = testdev_dirs[req->dir];
 	b->size = req->size;
 	b->map_len = req->map_len ?: req->size;
+	b->charged = b->kind == TESTDEV_BUF_COHERENT ?
+		     PAGE_SIZE << get_order(b->size) :
+		     testdev_kmalloc_size(b->size);
+	ret = testdev_charge(tf, b->charged, b->kind == TESTDEV_BUF_STREAMING);
+	if (ret)
+		goto free_b;
+	ret = -ENOMEM;
 	if (b->kind == TESTDEV_BUF_COHERENT)
 		/* Up to max_coherent: may fail, and must not warn. */
 		b->cpu = dma_alloc_coherent(dev, b->size, &b->dma,
-					    GFP_KERNEL | __GFP_NOWARN);
+					    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	else
-		b->cpu = kzalloc(testdev_kmalloc_size(b->size), GFP_KERNEL);
-	if (!b->cpu) {
-		kfree(b);
-		return -ENOMEM;
-	}
+		b->cpu = kzalloc(b->charged, GFP_KERNEL_ACCOUNT);
+	if (!b->cpu)
+		goto uncharge;
 	if (b->kind == TESTDEV_BUF_STREAMING) {
 		b->dma = dma_map_single(dev, b->cpu, b->map_len, b->dir);
 		if (dma_mapping_error(dev, b->dma)) {
 			kfree(b->cpu);
-			kfree(b);
-			return -ENOMEM;
+			goto uncharge;
 		}
 		b->mapped = true;
 	}
@@ -529,6 +581,12 @@ static int testdev_ioc_alloc(struct testdev_file *tf,
 	/* A physical address is for those who may use one. */
 	req->phys = testdev_rawio(tf) ? 0 : testdev_cpu_phys(b->cpu);
 	return 0;
+
+uncharge:
+	testdev_uncharge(tf->td, b->charged, b->kind == TESTDEV_BUF_STREAMING);
+free_b:
+	kfree(b);
+	return ret;
 }
 
 static int testdev_ioc_buf(struct testdev_file *tf, unsigned int cmd,
@@ -549,8 +607,7 @@ static int testdev_ioc_buf(struct testdev_file *tf, unsigned int cmd,
 		return -ENOENT;
 	if (!b->mapped)
 		return -EINVAL;
-	dma_unmap_single(&tf->td->pdev->dev, b->dma, b->map_len, b->dir);
-	b->mapped = false;
+	testdev_unmap(tf->td, b);
 	return 0;
 }
 
