@@ -142,6 +142,12 @@ static u64 testdev_rd(struct testdev *td, unsigned int reg)
 	return readq(td->regs + reg);
 }
 
+/* All ones, as testdev_rd() reads it: the device is gone (surprise removal). */
+static bool testdev_dead(struct testdev *td, u64 val)
+{
+	return val == (td->original ? U32_MAX : U64_MAX);
+}
+
 static void testdev_wr(struct testdev *td, unsigned int reg, u64 val)
 {
 	if (td->original)
@@ -164,7 +170,7 @@ static irqreturn_t testdev_irq(int irq, void *data)
 	u64 pending = testdev_rd(td, TESTDEV_REG_INT_STATUS);
 
 	/* All ones: the device is gone (surprise removal), not ours. */
-	if (pending == ~0ULL || !(pending & TESTDEV_INT_DONE))
+	if (testdev_dead(td, pending) || !(pending & TESTDEV_INT_DONE))
 		return IRQ_NONE;	/* a shared INTx line */
 	testdev_wr(td, TESTDEV_REG_INT_ACK, pending);
 	WRITE_ONCE(td->irq_done, true);
@@ -180,6 +186,8 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 
 	for (;;) {
 		*status = testdev_rd(td, TESTDEV_REG_STATUS);
+		if (testdev_dead(td, *status))
+			return -ENODEV;
 		if (!(*status & TESTDEV_STATUS_BUSY))
 			return 0;
 		if (time_after(jiffies, deadline))
@@ -192,6 +200,20 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 			return -EIO;
 		usleep_range(TESTDEV_POLL_US, 2 * TESTDEV_POLL_US);
 	}
+}
+
+/* BUSY_DELAY, capped as the device caps it; 0 from a device that is gone. */
+static u64 testdev_busy_delay(struct testdev *td)
+{
+	u64 delay = testdev_rd(td, TESTDEV_REG_BUSY_DELAY);
+
+	return testdev_dead(td, delay) ? 0 : min(delay, TESTDEV_MAX_DELAY_MS);
+}
+
+/* How long a copy may still take. */
+static unsigned int testdev_copy_time_ms(struct testdev *td)
+{
+	return testdev_busy_delay(td) + TESTDEV_IDLE_MARGIN_MS;
 }
 
 /*
@@ -224,8 +246,7 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	testdev_wr(td, TESTDEV_REG_SRCADDR, src);
 	testdev_wr(td, TESTDEV_REG_DSTADDR, dst);
 	testdev_wr(td, TESTDEV_REG_SIZE, len);
-	timeout_ms += min_t(u64, testdev_rd(td, TESTDEV_REG_BUSY_DELAY),
-			    TESTDEV_MAX_DELAY_MS);
+	timeout_ms += testdev_busy_delay(td);
 	if (irq) {
 		/*
 		 * A copy whose interrupt went unseen (its caller was killed,
@@ -996,13 +1017,6 @@ static void testdev_stop_rogue(struct testdev *td)
 			 r->copies, r->faults);
 }
 
-/* How long a copy may still take: BUSY_DELAY, capped as the device caps it. */
-static unsigned int testdev_copy_time_ms(struct testdev *td)
-{
-	return min_t(u64, testdev_rd(td, TESTDEV_REG_BUSY_DELAY),
-		     TESTDEV_MAX_DELAY_MS) + TESTDEV_IDLE_MARGIN_MS;
-}
-
 /* No interrupt pending or to come, and no buffer address left behind. */
 static void testdev_quiesce(struct testdev *td)
 {
@@ -1026,7 +1040,7 @@ static void testdev_remove_quiesce(void *data)
 	struct testdev *td = data;
 	u64 status = testdev_rd(td, TESTDEV_REG_STATUS);
 
-	if (status != ~0ULL && status & TESTDEV_STATUS_BUSY &&
+	if (!testdev_dead(td, status) && status & TESTDEV_STATUS_BUSY &&
 	    pci_reset_function_locked(td->pdev) &&
 	    read_poll_timeout(testdev_rd, status,
 			      !(status & TESTDEV_STATUS_BUSY), 1000,
