@@ -104,6 +104,7 @@ struct testdev {
 	bool irq_done;		/* the completion interrupt came */
 	bool resetting;		/* a function reset is under way */
 	bool irq;		/* copies complete by interrupt, not polling */
+	bool was_master;	/* bus mastering, before a function reset */
 	/*
 	 * The original fork's device: no RESULT (judge by data), no
 	 * interrupt, 4-byte accesses only, and only the low 32 bits of an
@@ -1180,6 +1181,7 @@ static void testdev_reset_prepare(struct pci_dev *pdev)
 	wake_up(&td->wait);
 	/* Held until reset_done: a waiting copy ends at once with -EIO. */
 	mutex_lock(&td->lock);
+	td->was_master = pdev->is_busmaster;
 	testdev_quiesce(td);
 }
 
@@ -1193,8 +1195,12 @@ static void testdev_reset_done(struct pci_dev *pdev)
 	 */
 	testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
 	testdev_quiesce(td);
-	if (!(testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY))
+	/* Bus mastering as it was: off if a user or a dead copy turned it off. */
+	if (td->was_master &&
+	    !(testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY))
 		pci_set_master(pdev);
+	else
+		pci_clear_master(pdev);
 	WRITE_ONCE(td->resetting, false);
 	mutex_unlock(&td->lock);
 }
