@@ -59,8 +59,10 @@
  * cleanly instead of warning.
  */
 #define TESTDEV_MAX_COHERENT	SZ_4M
-/* What a copy may take beyond BUSY_DELAY before probe gives up on it. */
+/* What a copy may take beyond BUSY_DELAY before a copy gives up on it. */
 #define TESTDEV_IDLE_MARGIN_MS	1000
+/* How long removal lets a copy it cannot cancel end before going on. */
+#define TESTDEV_REMOVE_WAIT_MS	100
 
 static bool selftest = true;
 module_param(selftest, bool, 0444);
@@ -104,6 +106,11 @@ struct testdev {
 	bool irq_done;		/* the completion interrupt came */
 	bool resetting;		/* a function reset is under way */
 	bool irq;		/* copies complete by interrupt, not polling */
+	/*
+	 * An earlier binding left a copy pending: bus mastering stays off
+	 * until the device is idle, which the next copy waits for.
+	 */
+	bool stale_copy;
 	bool was_master;	/* bus mastering, before a function reset */
 	/*
 	 * The original fork's device: no RESULT (judge by data), no
@@ -238,6 +245,15 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	ret = mutex_lock_killable(&td->lock);
 	if (ret)
 		return ret;
+	if (td->stale_copy) {
+		/* The earlier binding's copy: bus mastering once it ends. */
+		ret = testdev_poll_idle(td, testdev_copy_time_ms(td),
+					&out->status);
+		if (ret)
+			goto unlock;
+		pci_set_master(td->pdev);
+		td->stale_copy = false;
+	}
 	if (testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
 		ret = -EBUSY;
 		goto unlock;
@@ -773,12 +789,16 @@ static int testdev_ioc_master(struct testdev *td, struct testdev_master *req)
 		return ret;
 	/* A copy that timed out must not get bus mastering back. */
 	if (req->enable &&
-	    testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY)
+	    testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
 		ret = -EBUSY;
-	else if (req->enable)
-		pci_set_master(td->pdev);
-	else
-		pci_clear_master(td->pdev);
+	} else {
+		/* The user's choice, over the wait for an earlier copy. */
+		td->stale_copy = false;
+		if (req->enable)
+			pci_set_master(td->pdev);
+		else
+			pci_clear_master(td->pdev);
+	}
 	mutex_unlock(&td->lock);
 	return ret;
 }
@@ -1034,7 +1054,9 @@ static void testdev_quiesce(struct testdev *td)
  * On removal, before the interrupt handler goes (devm runs this first): a
  * copy an abandoned ioctl left pending would raise its interrupt after,
  * and on a shared INTx line nobody would clear it. A function reset
- * cancels the copy; without one, wait for it, within what it can take.
+ * cancels the copy. Without one (the copy may take an hour, and the
+ * device lock is held), bus mastering being off already, no MSI can come:
+ * disable INTx too, and let the copy end only if it does so at once.
  */
 static void testdev_remove_quiesce(void *data)
 {
@@ -1042,12 +1064,17 @@ static void testdev_remove_quiesce(void *data)
 	u64 status = testdev_rd(td, TESTDEV_REG_STATUS);
 
 	if (!testdev_dead(td, status) && status & TESTDEV_STATUS_BUSY &&
-	    pci_reset_function_locked(td->pdev) &&
-	    read_poll_timeout(testdev_rd, status,
-			      !(status & TESTDEV_STATUS_BUSY), 1000,
-			      testdev_copy_time_ms(td) * USEC_PER_MSEC, false,
-			      td, TESTDEV_REG_STATUS))
-		dev_warn(&td->pdev->dev, "a copy is still pending at removal\n");
+	    pci_reset_function_locked(td->pdev)) {
+		pci_clear_master(td->pdev);
+		testdev_quiesce(td);
+		pci_intx(td->pdev, 0);
+		if (read_poll_timeout(testdev_rd, status,
+				      !(status & TESTDEV_STATUS_BUSY), 1000,
+				      TESTDEV_REMOVE_WAIT_MS * USEC_PER_MSEC,
+				      false, td, TESTDEV_REG_STATUS))
+			dev_warn(&td->pdev->dev,
+				 "a copy is still pending at removal: bus mastering and INTx off\n");
+	}
 	testdev_quiesce(td);
 }
 
@@ -1130,12 +1157,18 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	/*
 	 * A copy an earlier binding abandoned (its buffers are gone) must end
 	 * before bus mastering comes back; without it, it ends as a fault.
-	 * It may take BUSY_DELAY from its doorbell.
+	 * It may take BUSY_DELAY (up to an hour) from its doorbell: rather
+	 * than wait here, leave bus mastering off, and the first copy waits.
 	 */
-	ret = testdev_poll_idle(td, testdev_copy_time_ms(td), &status);
-	if (ret)
-		return dev_err_probe(dev, ret, "device stays busy\n");
-	pci_set_master(pdev);
+	status = testdev_rd(td, TESTDEV_REG_STATUS);
+	if (testdev_dead(td, status))
+		return dev_err_probe(dev, -ENODEV, "device reads all ones\n");
+	if (status & TESTDEV_STATUS_BUSY) {
+		td->stale_copy = true;
+		dev_info(dev, "a copy an earlier binding left is pending: bus mastering off until it ends\n");
+	} else {
+		pci_set_master(pdev);
+	}
 
 	td->id = ida_alloc(&testdev_ida, GFP_KERNEL);
 	if (td->id < 0)
@@ -1148,7 +1181,9 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 
-	if (selftest) {
+	if (selftest && td->stale_copy) {
+		dev_info(dev, "self test skipped: a copy is pending\n");
+	} else if (selftest) {
 		ret = testdev_selftest(td);
 		if (ret)
 			return dev_err_probe(dev, ret, "self test failed\n");
