@@ -24,6 +24,7 @@
 #include <linux/iommu.h>
 #include <linux/iopoll.h>
 #include <linux/delay.h>
+#include <linux/freezer.h>
 #include <linux/jiffies.h>
 #include <linux/sched/signal.h>
 #include <linux/kernel.h>
@@ -186,7 +187,11 @@ static irqreturn_t testdev_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
-/* Poll STATUS until idle; the wait can be killed, and ends on removal. */
+/*
+ * Poll STATUS until idle; the wait can be killed, ends on removal, and on
+ * system suspend, whose freezer cannot stop a task sleeping here: the copy
+ * is then abandoned, as when its waiter is killed.
+ */
 static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 			     u64 *status)
 {
@@ -200,7 +205,7 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 			return 0;
 		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
-		if (fatal_signal_pending(current))
+		if (fatal_signal_pending(current) || freezing(current))
 			return -EINTR;
 		if (READ_ONCE(td->gone))
 			return -ENODEV;
@@ -222,6 +227,30 @@ static u64 testdev_busy_delay(struct testdev *td)
 static unsigned int testdev_copy_time_ms(struct testdev *td)
 {
 	return testdev_busy_delay(td) + TESTDEV_IDLE_MARGIN_MS;
+}
+
+/* The end of a copy's wait for its interrupt. */
+static bool testdev_wait_over(struct testdev *td)
+{
+	return READ_ONCE(td->irq_done) || READ_ONCE(td->gone) ||
+	       READ_ONCE(td->resetting);
+}
+
+/*
+ * wait_event_killable_timeout(), but freezable, so that system suspend can
+ * freeze a task waiting for a copy (6.1 has no wait_event_state_timeout()).
+ * Returns what it does: the jiffies left (at least 1), 0 on timeout, or
+ * -ERESTARTSYS on a fatal signal.
+ */
+static long testdev_wait_irq(struct testdev *td, long timeout)
+{
+	might_sleep();
+	if (testdev_wait_over(td))
+		return timeout ?: 1;
+	return ___wait_event(td->wait,
+			     ___wait_cond_timeout(testdev_wait_over(td)),
+			     (TASK_KILLABLE | TASK_FREEZABLE), 0, timeout,
+			     __ret = schedule_timeout(__ret));
 }
 
 /*
@@ -278,11 +307,7 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	testdev_wr(td, TESTDEV_REG_DOORBELL, doorbell);
 
 	if (irq) {
-		left = wait_event_killable_timeout(td->wait,
-						   READ_ONCE(td->irq_done) ||
-						   READ_ONCE(td->gone) ||
-						   READ_ONCE(td->resetting),
-						   msecs_to_jiffies(timeout_ms));
+		left = testdev_wait_irq(td, msecs_to_jiffies(timeout_ms));
 		ret = left < 0 ? left : 0;
 		/* No interrupt in time: the copy may have ended all the same. */
 		if (!left) {
