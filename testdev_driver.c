@@ -422,7 +422,16 @@ static int testdev_selftest(struct testdev *td)
 	memset(src.cpu, TESTDEV_SRC_FILL, len);
 
 	ret = testdev_transfer(td, 1, "DMA handles", src.dma, dst.dma, &dst);
-	if (!ret)
+	/*
+	 * Where an IOMMU remaps coherent memory, its pages may lie above
+	 * 4 GiB whatever the DMA mask; the original device would copy to
+	 * the address cut to 32 bits.
+	 */
+	if (!ret && td->original &&
+	    (src.phys > U32_MAX - (len - 1) || dst.phys > U32_MAX - (len - 1)))
+		dev_info(dev, "transfer 2 (CPU physical addresses): src %#llx dst %#llx: skipped: above 4 GiB, the original device keeps 32 bits -> skipped\n",
+			 (u64)src.phys, (u64)dst.phys);
+	else if (!ret)
 		ret = testdev_transfer(td, 2, "CPU physical addresses",
 				       src.phys, dst.phys, &dst);
 	dma_free_coherent(dev, len, dst.cpu, dst.dma);
