@@ -274,6 +274,11 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	ret = mutex_lock_killable(&td->lock);
 	if (ret)
 		return ret;
+	/* A PCIe error is being recovered from (error_detected). */
+	if (READ_ONCE(td->resetting)) {
+		ret = -EIO;
+		goto unlock;
+	}
 	if (td->stale_copy) {
 		/* The earlier binding's copy: bus mastering once it ends. */
 		ret = testdev_poll_idle(td, testdev_copy_time_ms(td),
@@ -1226,6 +1231,8 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = devm_add_action_or_reset(dev, testdev_remove_files, td);
 	if (ret)
 		return ret;
+	/* For slot_reset: a link reset after a PCIe error loses it. */
+	pci_save_state(pdev);
 	/* Last: from here user space can reach the device. */
 	td->misc.minor = MISC_DYNAMIC_MINOR;
 	td->misc.name = td->name;
@@ -1274,7 +1281,62 @@ static void testdev_reset_done(struct pci_dev *pdev)
 	mutex_unlock(&td->lock);
 }
 
+/*
+ * A PCIe error (AER, DPC): end a waiting copy and refuse new ones, as
+ * reset_prepare does, but without holding td->lock: recovery may end
+ * without slot_reset (and error_detected may come again, as a permanent
+ * failure). The reset of the link comes next; the buffers stay.
+ */
+static pci_ers_result_t testdev_error_detected(struct pci_dev *pdev,
+					       pci_channel_state_t state)
+{
+	struct testdev *td = pci_get_drvdata(pdev);
+
+	WRITE_ONCE(td->resetting, true);
+	wake_up(&td->wait);
+	td->was_master = pdev->is_busmaster;
+	if (state == pci_channel_io_perm_failure)
+		return PCI_ERS_RESULT_DISCONNECT;
+	return PCI_ERS_RESULT_NEED_RESET;
+}
+
+/*
+ * After the link reset, which nobody else saved the config space for: the
+ * state probe saved, then as after a function reset.
+ */
+static pci_ers_result_t testdev_slot_reset(struct pci_dev *pdev)
+{
+	struct testdev *td = pci_get_drvdata(pdev);
+	u64 status;
+
+	pci_restore_state(pdev);
+	pci_save_state(pdev);
+	mutex_lock(&td->lock);
+	testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
+	testdev_quiesce(td);
+	status = testdev_rd(td, TESTDEV_REG_STATUS);
+	if (td->was_master && !testdev_dead(td, status) &&
+	    !(status & TESTDEV_STATUS_BUSY))
+		pci_set_master(pdev);
+	else
+		pci_clear_master(pdev);
+	mutex_unlock(&td->lock);
+	return testdev_dead(td, status) ? PCI_ERS_RESULT_DISCONNECT :
+					  PCI_ERS_RESULT_RECOVERED;
+}
+
+static void testdev_resume(struct pci_dev *pdev)
+{
+	struct testdev *td = pci_get_drvdata(pdev);
+
+	WRITE_ONCE(td->resetting, false);
+	dev_info(&pdev->dev, "recovered from a PCIe error\n");
+}
+
 static const struct pci_error_handlers testdev_err_handler = {
+	.error_detected = testdev_error_detected,
+	.slot_reset = testdev_slot_reset,
+	.resume = testdev_resume,
 	.reset_prepare = testdev_reset_prepare,
 	.reset_done = testdev_reset_done,
 };
