@@ -549,7 +549,8 @@ static bool testdev_translated(struct testdev *td)
  */
 static u64 testdev_user_handle(struct testdev_file *tf, u64 bus)
 {
-	if (!testdev_rawio(tf) || testdev_translated(tf->td))
+	/* Translation first: under lockdown, testdev_rawio() logs a denial. */
+	if (testdev_translated(tf->td) || !testdev_rawio(tf))
 		return bus;
 	return 0;
 }
