@@ -269,11 +269,14 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	bool irq;
 	ktime_t start;
 	long left;
-	int ret;
+	int ret = 0;
 
-	ret = mutex_lock_killable(&td->lock);
-	if (ret)
-		return ret;
+	/*
+	 * Interruptible: the freezer wakes a task waiting here with a fake
+	 * signal, and the ioctl starts again after resume.
+	 */
+	if (mutex_lock_interruptible(&td->lock))
+		return -ERESTARTSYS;
 	/* A PCIe error is being recovered from (error_detected). */
 	if (READ_ONCE(td->resetting)) {
 		ret = -EIO;
@@ -820,13 +823,12 @@ static void testdev_ioc_rogue(struct testdev *td, struct testdev_rogue *req)
 
 static int testdev_ioc_master(struct testdev *td, struct testdev_master *req)
 {
-	int ret;
+	int ret = 0;
 
 	if (req->enable > 1)
 		return -EINVAL;
-	ret = mutex_lock_killable(&td->lock);
-	if (ret)
-		return ret;
+	if (mutex_lock_interruptible(&td->lock))
+		return -ERESTARTSYS;	/* as in testdev_copy() */
 	/* A copy that timed out must not get bus mastering back. */
 	if (req->enable &&
 	    testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
@@ -922,8 +924,9 @@ static long testdev_ioctl(struct file *file, unsigned int cmd,
 		}
 	}
 
-	if (mutex_lock_killable(&tf->lock)) {
-		ret = -EINTR;
+	/* Another ioctl of the file may be a copy; as in testdev_copy(). */
+	if (mutex_lock_interruptible(&tf->lock)) {
+		ret = -ERESTARTSYS;
 		goto free;
 	}
 	ret = down_read_killable(&tf->td->gone_lock);
