@@ -21,8 +21,10 @@
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/iommu.h>
 #include <linux/iopoll.h>
 #include <linux/delay.h>
+#include <linux/freezer.h>
 #include <linux/jiffies.h>
 #include <linux/sched/signal.h>
 #include <linux/kernel.h>
@@ -58,12 +60,28 @@
  * cleanly instead of warning.
  */
 #define TESTDEV_MAX_COHERENT	SZ_4M
-/* What a copy may take beyond BUSY_DELAY before probe gives up on it. */
+/* What a copy may take beyond BUSY_DELAY before a copy gives up on it. */
 #define TESTDEV_IDLE_MARGIN_MS	1000
+/* How long removal lets a copy it cannot cancel end before going on. */
+#define TESTDEV_REMOVE_WAIT_MS	100
 
 static bool selftest = true;
 module_param(selftest, bool, 0444);
 MODULE_PARM_DESC(selftest, "Run the two DMA transfers at probe (default: true)");
+
+/*
+ * What the users of one device without CAP_SYS_RAWIO may pin, over all
+ * their open files: bytes of buffers, and streaming mappings, which under
+ * swiotlb hold bounce slots every device shares (256 one-page mappings
+ * take 1 MiB, 1/64 of its default 64 MiB pool). Past either, -ENOSPC.
+ */
+static unsigned int budget_mib = 64;
+module_param(budget_mib, uint, 0444);
+MODULE_PARM_DESC(budget_mib, "MiB of buffers a device's unprivileged users may hold (default: 64)");
+
+static unsigned int budget_mappings = 256;
+module_param(budget_mappings, uint, 0444);
+MODULE_PARM_DESC(budget_mappings, "Streaming mappings a device's unprivileged users may hold (default: 256)");
 
 /* 6.1 calls INTx "legacy"; 6.12 has only the new name. */
 #ifndef PCI_IRQ_INTX
@@ -90,6 +108,12 @@ struct testdev {
 	bool resetting;		/* a function reset is under way */
 	bool irq;		/* copies complete by interrupt, not polling */
 	/*
+	 * An earlier binding left a copy pending: bus mastering stays off
+	 * until the device is idle, which the next copy waits for.
+	 */
+	bool stale_copy;
+	bool was_master;	/* bus mastering, before a function reset */
+	/*
 	 * The original fork's device: no RESULT (judge by data), no
 	 * interrupt, 4-byte accesses only, and only the low 32 bits of an
 	 * address kept.
@@ -99,6 +123,8 @@ struct testdev {
 	size_t max_coherent;	/* the largest coherent buffer */
 	size_t selftest_len;
 	struct testdev_rogue rogue;	/* what it did before probe */
+	atomic_long_t pinned;	/* bytes of buffers, all files */
+	atomic_t mappings;	/* live streaming mappings, all files */
 	int id;
 	char name[32];
 	struct miscdevice misc;
@@ -125,6 +151,12 @@ static u64 testdev_rd(struct testdev *td, unsigned int reg)
 	return readq(td->regs + reg);
 }
 
+/* All ones, as testdev_rd() reads it: the device is gone (surprise removal). */
+static bool testdev_dead(struct testdev *td, u64 val)
+{
+	return val == (td->original ? U32_MAX : U64_MAX);
+}
+
 static void testdev_wr(struct testdev *td, unsigned int reg, u64 val)
 {
 	if (td->original)
@@ -147,7 +179,7 @@ static irqreturn_t testdev_irq(int irq, void *data)
 	u64 pending = testdev_rd(td, TESTDEV_REG_INT_STATUS);
 
 	/* All ones: the device is gone (surprise removal), not ours. */
-	if (pending == ~0ULL || !(pending & TESTDEV_INT_DONE))
+	if (testdev_dead(td, pending) || !(pending & TESTDEV_INT_DONE))
 		return IRQ_NONE;	/* a shared INTx line */
 	testdev_wr(td, TESTDEV_REG_INT_ACK, pending);
 	WRITE_ONCE(td->irq_done, true);
@@ -155,7 +187,11 @@ static irqreturn_t testdev_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
-/* Poll STATUS until idle; the wait can be killed, and ends on removal. */
+/*
+ * Poll STATUS until idle; the wait can be killed, ends on removal, and on
+ * system suspend, whose freezer cannot stop a task sleeping here: the copy
+ * is then abandoned, as when its waiter is killed.
+ */
 static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 			     u64 *status)
 {
@@ -163,11 +199,13 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 
 	for (;;) {
 		*status = testdev_rd(td, TESTDEV_REG_STATUS);
+		if (testdev_dead(td, *status))
+			return -ENODEV;
 		if (!(*status & TESTDEV_STATUS_BUSY))
 			return 0;
 		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
-		if (fatal_signal_pending(current))
+		if (fatal_signal_pending(current) || freezing(current))
 			return -EINTR;
 		if (READ_ONCE(td->gone))
 			return -ENODEV;
@@ -175,6 +213,44 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 			return -EIO;
 		usleep_range(TESTDEV_POLL_US, 2 * TESTDEV_POLL_US);
 	}
+}
+
+/* BUSY_DELAY, capped as the device caps it; 0 from a device that is gone. */
+static u64 testdev_busy_delay(struct testdev *td)
+{
+	u64 delay = testdev_rd(td, TESTDEV_REG_BUSY_DELAY);
+
+	return testdev_dead(td, delay) ? 0 : min(delay, TESTDEV_MAX_DELAY_MS);
+}
+
+/* How long a copy may still take. */
+static unsigned int testdev_copy_time_ms(struct testdev *td)
+{
+	return testdev_busy_delay(td) + TESTDEV_IDLE_MARGIN_MS;
+}
+
+/* The end of a copy's wait for its interrupt. */
+static bool testdev_wait_over(struct testdev *td)
+{
+	return READ_ONCE(td->irq_done) || READ_ONCE(td->gone) ||
+	       READ_ONCE(td->resetting);
+}
+
+/*
+ * wait_event_killable_timeout(), but freezable, so that system suspend can
+ * freeze a task waiting for a copy (6.1 has no wait_event_state_timeout()).
+ * Returns what it does: the jiffies left (at least 1), 0 on timeout, or
+ * -ERESTARTSYS on a fatal signal.
+ */
+static long testdev_wait_irq(struct testdev *td, long timeout)
+{
+	might_sleep();
+	if (testdev_wait_over(td))
+		return timeout ?: 1;
+	return ___wait_event(td->wait,
+			     ___wait_cond_timeout(testdev_wait_over(td)),
+			     (TASK_KILLABLE | TASK_FREEZABLE), 0, timeout,
+			     __ret = schedule_timeout(__ret));
 }
 
 /*
@@ -193,11 +269,28 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	bool irq;
 	ktime_t start;
 	long left;
-	int ret;
+	int ret = 0;
 
-	ret = mutex_lock_killable(&td->lock);
-	if (ret)
-		return ret;
+	/*
+	 * Interruptible: the freezer wakes a task waiting here with a fake
+	 * signal, and the ioctl starts again after resume.
+	 */
+	if (mutex_lock_interruptible(&td->lock))
+		return -ERESTARTSYS;
+	/* A PCIe error is being recovered from (error_detected). */
+	if (READ_ONCE(td->resetting)) {
+		ret = -EIO;
+		goto unlock;
+	}
+	if (td->stale_copy) {
+		/* The earlier binding's copy: bus mastering once it ends. */
+		ret = testdev_poll_idle(td, testdev_copy_time_ms(td),
+					&out->status);
+		if (ret)
+			goto unlock;
+		pci_set_master(td->pdev);
+		td->stale_copy = false;
+	}
 	if (testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
 		ret = -EBUSY;
 		goto unlock;
@@ -207,8 +300,7 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	testdev_wr(td, TESTDEV_REG_SRCADDR, src);
 	testdev_wr(td, TESTDEV_REG_DSTADDR, dst);
 	testdev_wr(td, TESTDEV_REG_SIZE, len);
-	timeout_ms += min_t(u64, testdev_rd(td, TESTDEV_REG_BUSY_DELAY),
-			    TESTDEV_MAX_DELAY_MS);
+	timeout_ms += testdev_busy_delay(td);
 	if (irq) {
 		/*
 		 * A copy whose interrupt went unseen (its caller was killed,
@@ -223,11 +315,7 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	testdev_wr(td, TESTDEV_REG_DOORBELL, doorbell);
 
 	if (irq) {
-		left = wait_event_killable_timeout(td->wait,
-						   READ_ONCE(td->irq_done) ||
-						   READ_ONCE(td->gone) ||
-						   READ_ONCE(td->resetting),
-						   msecs_to_jiffies(timeout_ms));
+		left = testdev_wait_irq(td, msecs_to_jiffies(timeout_ms));
 		ret = left < 0 ? left : 0;
 		/* No interrupt in time: the copy may have ended all the same. */
 		if (!left) {
@@ -342,7 +430,16 @@ static int testdev_selftest(struct testdev *td)
 	memset(src.cpu, TESTDEV_SRC_FILL, len);
 
 	ret = testdev_transfer(td, 1, "DMA handles", src.dma, dst.dma, &dst);
-	if (!ret)
+	/*
+	 * Where an IOMMU remaps coherent memory, its pages may lie above
+	 * 4 GiB whatever the DMA mask; the original device would copy to
+	 * the address cut to 32 bits.
+	 */
+	if (!ret && td->original &&
+	    (src.phys > U32_MAX - (len - 1) || dst.phys > U32_MAX - (len - 1)))
+		dev_info(dev, "transfer 2 (CPU physical addresses): src %#llx dst %#llx: skipped: above 4 GiB, the original device keeps 32 bits -> skipped\n",
+			 (u64)src.phys, (u64)dst.phys);
+	else if (!ret)
 		ret = testdev_transfer(td, 2, "CPU physical addresses",
 				       src.phys, dst.phys, &dst);
 	dma_free_coherent(dev, len, dst.cpu, dst.dma);
@@ -364,7 +461,8 @@ struct testdev_file {
 struct testdev_buffer {
 	u32 kind;
 	enum dma_data_direction dir;
-	size_t size;		/* allocated */
+	size_t size;		/* asked for */
+	size_t charged;		/* allocated, counted in td->pinned */
 	size_t map_len;		/* mapped, from the start (streaming) */
 	bool mapped;		/* streaming: still mapped */
 	void *cpu;
@@ -382,6 +480,35 @@ union testdev_arg {
 	struct testdev_rogue rogue;
 };
 
+static void testdev_uncharge(struct testdev *td, size_t bytes, bool mapping)
+{
+	atomic_long_sub(bytes, &td->pinned);
+	if (mapping)
+		atomic_dec(&td->mappings);
+}
+
+/* Count a buffer against the device's budget, which binds the unprivileged. */
+static int testdev_charge(struct testdev_file *tf, size_t bytes, bool mapping)
+{
+	struct testdev *td = tf->td;
+	long pinned = atomic_long_add_return(bytes, &td->pinned);
+	int mappings = mapping ? atomic_inc_return(&td->mappings) : 0;
+
+	if (!tf->rawio && (pinned > (long)budget_mib * SZ_1M ||
+			   (unsigned int)mappings > budget_mappings)) {
+		testdev_uncharge(td, bytes, mapping);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static void testdev_unmap(struct testdev *td, struct testdev_buffer *b)
+{
+	dma_unmap_single(&td->pdev->dev, b->dma, b->map_len, b->dir);
+	b->mapped = false;
+	atomic_dec(&td->mappings);
+}
+
 static void testdev_buffer_free(struct testdev *td, struct testdev_buffer *b)
 {
 	struct device *dev = &td->pdev->dev;
@@ -390,9 +517,10 @@ static void testdev_buffer_free(struct testdev *td, struct testdev_buffer *b)
 		dma_free_coherent(dev, b->size, b->cpu, b->dma);
 	} else {
 		if (b->mapped)
-			dma_unmap_single(dev, b->dma, b->map_len, b->dir);
+			testdev_unmap(td, b);
 		kfree(b->cpu);
 	}
+	testdev_uncharge(td, b->charged, false);
 	kfree(b);
 }
 
@@ -407,6 +535,27 @@ static int testdev_rawio(const struct testdev_file *tf)
 	if (!tf->rawio)
 		return -EPERM;
 	return security_locked_down(LOCKDOWN_DEV_MEM);
+}
+
+/* Whether the device's bus addresses go through an IOMMU's page tables. */
+static bool testdev_translated(struct testdev *td)
+{
+	struct iommu_domain *dom = iommu_get_domain_for_dev(&td->pdev->dev);
+
+	return dom && dom->type != IOMMU_DOMAIN_IDENTITY;
+}
+
+/*
+ * A DMA handle for user space. Where nothing translates (no IOMMU, an
+ * identity domain, swiotlb) a handle is a CPU physical address, so it is
+ * for those who may name memory by address; others get 0.
+ */
+static u64 testdev_user_handle(struct testdev_file *tf, u64 bus)
+{
+	/* Translation first: under lockdown, testdev_rawio() logs a denial. */
+	if (testdev_translated(tf->td) || !testdev_rawio(tf))
+		return bus;
+	return 0;
 }
 
 /* Copy an argument struct in, checking its size. */
@@ -470,29 +619,34 @@ static int testdev_ioc_alloc(struct testdev_file *tf,
 	    (req->kind != TESTDEV_BUF_STREAMING && (req->dir || req->map_len)))
 		return -EINVAL;
 
-	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	/* Charged to the user's memory cgroup too. */
+	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
 	if (!b)
 		return -ENOMEM;
 	b->kind = req->kind;
 	b->dir = testdev_dirs[req->dir];
 	b->size = req->size;
 	b->map_len = req->map_len ?: req->size;
+	b->charged = b->kind == TESTDEV_BUF_COHERENT ?
+		     PAGE_SIZE << get_order(b->size) :
+		     testdev_kmalloc_size(b->size);
+	ret = testdev_charge(tf, b->charged, b->kind == TESTDEV_BUF_STREAMING);
+	if (ret)
+		goto free_b;
+	ret = -ENOMEM;
 	if (b->kind == TESTDEV_BUF_COHERENT)
 		/* Up to max_coherent: may fail, and must not warn. */
 		b->cpu = dma_alloc_coherent(dev, b->size, &b->dma,
-					    GFP_KERNEL | __GFP_NOWARN);
+					    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	else
-		b->cpu = kzalloc(testdev_kmalloc_size(b->size), GFP_KERNEL);
-	if (!b->cpu) {
-		kfree(b);
-		return -ENOMEM;
-	}
+		b->cpu = kzalloc(b->charged, GFP_KERNEL_ACCOUNT);
+	if (!b->cpu)
+		goto uncharge;
 	if (b->kind == TESTDEV_BUF_STREAMING) {
 		b->dma = dma_map_single(dev, b->cpu, b->map_len, b->dir);
 		if (dma_mapping_error(dev, b->dma)) {
 			kfree(b->cpu);
-			kfree(b);
-			return -ENOMEM;
+			goto uncharge;
 		}
 		b->mapped = true;
 	}
@@ -504,10 +658,16 @@ static int testdev_ioc_alloc(struct testdev_file *tf,
 		return ret == -EBUSY ? -ENOSPC : ret;
 	}
 	req->id = id;
-	req->dma = b->dma;
+	req->dma = testdev_user_handle(tf, b->dma);
 	/* A physical address is for those who may use one. */
 	req->phys = testdev_rawio(tf) ? 0 : testdev_cpu_phys(b->cpu);
 	return 0;
+
+uncharge:
+	testdev_uncharge(tf->td, b->charged, b->kind == TESTDEV_BUF_STREAMING);
+free_b:
+	kfree(b);
+	return ret;
 }
 
 static int testdev_ioc_buf(struct testdev_file *tf, unsigned int cmd,
@@ -528,8 +688,7 @@ static int testdev_ioc_buf(struct testdev_file *tf, unsigned int cmd,
 		return -ENOENT;
 	if (!b->mapped)
 		return -EINVAL;
-	dma_unmap_single(&tf->td->pdev->dev, b->dma, b->map_len, b->dir);
-	b->mapped = false;
+	testdev_unmap(tf->td, b);
 	return 0;
 }
 
@@ -647,6 +806,8 @@ static int testdev_ioc_copy(struct testdev_file *tf, struct testdev_copy *req)
 			   req->timeout_ms ?: TESTDEV_TIMEOUT_MS, &out);
 	if (ret)
 		return ret;
+	req->src_bus = testdev_user_handle(tf, req->src_bus);
+	req->dst_bus = testdev_user_handle(tf, req->dst_bus);
 	req->status = out.status;
 	req->result = out.result;
 	req->elapsed_ns = out.elapsed_ns;
@@ -662,21 +823,24 @@ static void testdev_ioc_rogue(struct testdev *td, struct testdev_rogue *req)
 
 static int testdev_ioc_master(struct testdev *td, struct testdev_master *req)
 {
-	int ret;
+	int ret = 0;
 
 	if (req->enable > 1)
 		return -EINVAL;
-	ret = mutex_lock_killable(&td->lock);
-	if (ret)
-		return ret;
+	if (mutex_lock_interruptible(&td->lock))
+		return -ERESTARTSYS;	/* as in testdev_copy() */
 	/* A copy that timed out must not get bus mastering back. */
 	if (req->enable &&
-	    testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY)
+	    testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
 		ret = -EBUSY;
-	else if (req->enable)
-		pci_set_master(td->pdev);
-	else
-		pci_clear_master(td->pdev);
+	} else {
+		/* The user's choice, over the wait for an earlier copy. */
+		td->stale_copy = false;
+		if (req->enable)
+			pci_set_master(td->pdev);
+		else
+			pci_clear_master(td->pdev);
+	}
 	mutex_unlock(&td->lock);
 	return ret;
 }
@@ -760,8 +924,9 @@ static long testdev_ioctl(struct file *file, unsigned int cmd,
 		}
 	}
 
-	if (mutex_lock_killable(&tf->lock)) {
-		ret = -EINTR;
+	/* Another ioctl of the file may be a copy; as in testdev_copy(). */
+	if (mutex_lock_interruptible(&tf->lock)) {
+		ret = -ERESTARTSYS;
 		goto free;
 	}
 	ret = down_read_killable(&tf->td->gone_lock);
@@ -916,13 +1081,6 @@ static void testdev_stop_rogue(struct testdev *td)
 			 r->copies, r->faults);
 }
 
-/* How long a copy may still take: BUSY_DELAY, capped as the device caps it. */
-static unsigned int testdev_copy_time_ms(struct testdev *td)
-{
-	return min_t(u64, testdev_rd(td, TESTDEV_REG_BUSY_DELAY),
-		     TESTDEV_MAX_DELAY_MS) + TESTDEV_IDLE_MARGIN_MS;
-}
-
 /* No interrupt pending or to come, and no buffer address left behind. */
 static void testdev_quiesce(struct testdev *td)
 {
@@ -939,20 +1097,27 @@ static void testdev_quiesce(struct testdev *td)
  * On removal, before the interrupt handler goes (devm runs this first): a
  * copy an abandoned ioctl left pending would raise its interrupt after,
  * and on a shared INTx line nobody would clear it. A function reset
- * cancels the copy; without one, wait for it, within what it can take.
+ * cancels the copy. Without one (the copy may take an hour, and the
+ * device lock is held), bus mastering being off already, no MSI can come:
+ * disable INTx too, and let the copy end only if it does so at once.
  */
 static void testdev_remove_quiesce(void *data)
 {
 	struct testdev *td = data;
 	u64 status = testdev_rd(td, TESTDEV_REG_STATUS);
 
-	if (status != ~0ULL && status & TESTDEV_STATUS_BUSY &&
-	    pci_reset_function_locked(td->pdev) &&
-	    read_poll_timeout(testdev_rd, status,
-			      !(status & TESTDEV_STATUS_BUSY), 1000,
-			      testdev_copy_time_ms(td) * USEC_PER_MSEC, false,
-			      td, TESTDEV_REG_STATUS))
-		dev_warn(&td->pdev->dev, "a copy is still pending at removal\n");
+	if (!testdev_dead(td, status) && status & TESTDEV_STATUS_BUSY &&
+	    pci_reset_function_locked(td->pdev)) {
+		pci_clear_master(td->pdev);
+		testdev_quiesce(td);
+		pci_intx(td->pdev, 0);
+		if (read_poll_timeout(testdev_rd, status,
+				      !(status & TESTDEV_STATUS_BUSY), 1000,
+				      TESTDEV_REMOVE_WAIT_MS * USEC_PER_MSEC,
+				      false, td, TESTDEV_REG_STATUS))
+			dev_warn(&td->pdev->dev,
+				 "a copy is still pending at removal: bus mastering and INTx off\n");
+	}
 	testdev_quiesce(td);
 }
 
@@ -1035,12 +1200,18 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	/*
 	 * A copy an earlier binding abandoned (its buffers are gone) must end
 	 * before bus mastering comes back; without it, it ends as a fault.
-	 * It may take BUSY_DELAY from its doorbell.
+	 * It may take BUSY_DELAY (up to an hour) from its doorbell: rather
+	 * than wait here, leave bus mastering off, and the first copy waits.
 	 */
-	ret = testdev_poll_idle(td, testdev_copy_time_ms(td), &status);
-	if (ret)
-		return dev_err_probe(dev, ret, "device stays busy\n");
-	pci_set_master(pdev);
+	status = testdev_rd(td, TESTDEV_REG_STATUS);
+	if (testdev_dead(td, status))
+		return dev_err_probe(dev, -ENODEV, "device reads all ones\n");
+	if (status & TESTDEV_STATUS_BUSY) {
+		td->stale_copy = true;
+		dev_info(dev, "a copy an earlier binding left is pending: bus mastering off until it ends\n");
+	} else {
+		pci_set_master(pdev);
+	}
 
 	td->id = ida_alloc(&testdev_ida, GFP_KERNEL);
 	if (td->id < 0)
@@ -1053,7 +1224,9 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 
-	if (selftest) {
+	if (selftest && td->stale_copy) {
+		dev_info(dev, "self test skipped: a copy is pending\n");
+	} else if (selftest) {
 		ret = testdev_selftest(td);
 		if (ret)
 			return dev_err_probe(dev, ret, "self test failed\n");
@@ -1062,6 +1235,8 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = devm_add_action_or_reset(dev, testdev_remove_files, td);
 	if (ret)
 		return ret;
+	/* For slot_reset: a link reset after a PCIe error loses it. */
+	pci_save_state(pdev);
 	/* Last: from here user space can reach the device. */
 	td->misc.minor = MISC_DYNAMIC_MINOR;
 	td->misc.name = td->name;
@@ -1086,6 +1261,7 @@ static void testdev_reset_prepare(struct pci_dev *pdev)
 	wake_up(&td->wait);
 	/* Held until reset_done: a waiting copy ends at once with -EIO. */
 	mutex_lock(&td->lock);
+	td->was_master = pdev->is_busmaster;
 	testdev_quiesce(td);
 }
 
@@ -1099,13 +1275,72 @@ static void testdev_reset_done(struct pci_dev *pdev)
 	 */
 	testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
 	testdev_quiesce(td);
-	if (!(testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY))
+	/* Bus mastering as it was: off if a user or a dead copy turned it off. */
+	if (td->was_master &&
+	    !(testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY))
 		pci_set_master(pdev);
+	else
+		pci_clear_master(pdev);
 	WRITE_ONCE(td->resetting, false);
 	mutex_unlock(&td->lock);
 }
 
+/*
+ * A PCIe error (AER, DPC): end a waiting copy and refuse new ones, as
+ * reset_prepare does, but without holding td->lock: recovery may end
+ * without slot_reset (and error_detected may come again, as a permanent
+ * failure). The reset of the link comes next; the buffers stay.
+ */
+static pci_ers_result_t testdev_error_detected(struct pci_dev *pdev,
+					       pci_channel_state_t state)
+{
+	struct testdev *td = pci_get_drvdata(pdev);
+
+	WRITE_ONCE(td->resetting, true);
+	wake_up(&td->wait);
+	td->was_master = pdev->is_busmaster;
+	if (state == pci_channel_io_perm_failure)
+		return PCI_ERS_RESULT_DISCONNECT;
+	return PCI_ERS_RESULT_NEED_RESET;
+}
+
+/*
+ * After the link reset, which nobody else saved the config space for: the
+ * state probe saved, then as after a function reset.
+ */
+static pci_ers_result_t testdev_slot_reset(struct pci_dev *pdev)
+{
+	struct testdev *td = pci_get_drvdata(pdev);
+	u64 status;
+
+	pci_restore_state(pdev);
+	pci_save_state(pdev);
+	mutex_lock(&td->lock);
+	testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
+	testdev_quiesce(td);
+	status = testdev_rd(td, TESTDEV_REG_STATUS);
+	if (td->was_master && !testdev_dead(td, status) &&
+	    !(status & TESTDEV_STATUS_BUSY))
+		pci_set_master(pdev);
+	else
+		pci_clear_master(pdev);
+	mutex_unlock(&td->lock);
+	return testdev_dead(td, status) ? PCI_ERS_RESULT_DISCONNECT :
+					  PCI_ERS_RESULT_RECOVERED;
+}
+
+static void testdev_resume(struct pci_dev *pdev)
+{
+	struct testdev *td = pci_get_drvdata(pdev);
+
+	WRITE_ONCE(td->resetting, false);
+	dev_info(&pdev->dev, "recovered from a PCIe error\n");
+}
+
 static const struct pci_error_handlers testdev_err_handler = {
+	.error_detected = testdev_error_detected,
+	.slot_reset = testdev_slot_reset,
+	.resume = testdev_resume,
 	.reset_prepare = testdev_reset_prepare,
 	.reset_done = testdev_reset_done,
 };

@@ -60,7 +60,11 @@ struct testdev_buf_alloc {
 	__u64 map_len;		/* streaming: bytes to map from the start, 0 = size */
 	__u32 id;		/* out: the buffer's id */
 	__u32 reserved2;
-	__u64 dma;		/* out: DMA handle (0 for unmapped) */
+	/*
+	 * out: DMA handle (0 for unmapped); where no IOMMU translates it is
+	 * a physical address, so 0 without CAP_SYS_RAWIO
+	 */
+	__u64 dma;
 	__u64 phys;		/* out: CPU physical address (0 without CAP_SYS_RAWIO) */
 };
 
@@ -93,7 +97,8 @@ struct testdev_copy {
 	__u32 result;		/* out: RESULT (TESTDEV_RESULT_*) */
 	__u32 reserved;
 	__u64 elapsed_ns;	/* out: doorbell to completion */
-	__u64 src_bus;		/* out: the bus addresses the device got */
+	/* out: the bus addresses the device got, hidden as dma is */
+	__u64 src_bus;
 	__u64 dst_bus;
 };
 

@@ -826,8 +826,13 @@ static int copy_cmd(int argc, char **argv)
 	ret = do_copy(fd, a[0], a[1], size, &c);
 	if (ret)
 		die("copy: %s", strerror(-ret));
-	printf("src 0x%llx dst 0x%llx size %llu: STATUS=%llu RESULT=%s in %llu ns; destination buffer %s\n",
-	       (unsigned long long)c.src_bus, (unsigned long long)c.dst_bus,
+	/* Without CAP_SYS_RAWIO and no IOMMU translating, hidden: 0. */
+	if (!c.src_bus && !c.dst_bus)
+		printf("src hidden dst hidden");
+	else
+		printf("src 0x%llx dst 0x%llx", (unsigned long long)c.src_bus,
+		       (unsigned long long)c.dst_bus);
+	printf(" size %llu: STATUS=%llu RESULT=%s in %llu ns; destination buffer %s\n",
 	       (unsigned long long)size, (unsigned long long)c.status,
 	       result_name(c.result), (unsigned long long)c.elapsed_ns,
 	       buf_holds(fd, &b[1], 0, fill, size) ? "holds the source" :
@@ -1200,8 +1205,9 @@ static int landed(int fd, struct testdev_addr src, struct testdev_addr dst,
 
 /*
  * What an unprivileged user (uid 1000, no capabilities, the node made
- * world-writable) may do: DMA handles, and nothing that names memory by
- * address. Runs in a child; returns how many of its tests failed.
+ * world-writable) may do: copy by DMA handles, which it sees only where
+ * an IOMMU translates them, and nothing that names memory by address.
+ * Runs in a child; returns how many of its tests failed.
  */
 #define UNPRIVILEGED_TESTS 6
 
@@ -1209,11 +1215,13 @@ static int check_unprivileged(const char *dev, struct ktap *parent)
 {
 	struct ktap k = *parent;
 	struct testdev_copy c;
+	struct iommu_cfg cfg;
 	struct buf s, d, t;
 	char path[64];
 	int fd, status;
 	pid_t pid;
 
+	detect_iommu(dev, &cfg);
 	snprintf(path, sizeof(path), "/dev/%s", dev);
 	if (chmod(path, 0666))
 		die("chmod %s: %s", path, strerror(errno));
@@ -1227,12 +1235,22 @@ static int check_unprivileged(const char *dev, struct ktap *parent)
 		fd = open_dev(dev);
 		alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
 			   &d, TESTDEV_BUF_COHERENT, 0);
-		ktap_result(&k, s.dma && !s.phys, "unprivileged-no-phys",
-			    "alloc gave handle 0x%llx and physical address 0x%llx",
-			    (unsigned long long)s.dma,
-			    (unsigned long long)s.phys);
 		buf_fill(fd, &s, 0, SRC_FILL, PAGE);
 		buf_fill(fd, &d, 0, DST_FILL, PAGE);
+		if (do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
+			    addr_of(TESTDEV_ADDR_DMA, &d, 0), 64, &c))
+			die("copy: %s", strerror(errno));
+		/* Untranslated, a handle is a physical address: hidden. */
+		ktap_result(&k, !s.phys &&
+			    (cfg.translated ? s.dma && c.src_bus == s.dma &&
+					      c.dst_bus == d.dma :
+			     !s.dma && !d.dma && !c.src_bus && !c.dst_bus),
+			    "unprivileged-no-address",
+			    "domain %s: alloc gave handle 0x%llx and physical address 0x%llx, copy bus addresses 0x%llx 0x%llx",
+			    cfg.domain, (unsigned long long)s.dma,
+			    (unsigned long long)s.phys,
+			    (unsigned long long)c.src_bus,
+			    (unsigned long long)c.dst_bus);
 		ktap_result(&k, landed(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
 				       addr_of(TESTDEV_ADDR_DMA, &d, 0), &d,
 				       SRC_FILL, PAGE),
@@ -1266,6 +1284,102 @@ static int check_unprivileged(const char *dev, struct ktap *parent)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) == 2)
 		return UNPRIVILEGED_TESTS;
 	return WEXITSTATUS(status);
+}
+
+/*
+ * Allocate buffers of one kind over new open files until one allocation
+ * fails or max are held; the files stay open. Returns that errno or 0.
+ */
+static int hog(const char *dev, uint32_t kind, uint64_t size, int max,
+	       int *n, int *files)
+{
+	struct buf b;
+	int fd, i, ret;
+
+	for (*n = 0, *files = 0; *n < max;) {
+		fd = open_dev(dev);
+		(*files)++;
+		for (i = 0; i < TESTDEV_MAX_BUFFERS && *n < max; i++, (*n)++) {
+			ret = buf_alloc(fd, &b, kind,
+					kind == TESTDEV_BUF_STREAMING ?
+					TESTDEV_DIR_BIDIRECTIONAL : 0, size, 0);
+			if (ret)
+				return -ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * What an unprivileged user may pin, over as many open files as it likes:
+ * streaming mappings (under swiotlb, bounce slots every device shares) and
+ * kernel memory, each up to the device's budget (-ENOSPC past it), while
+ * root still allocates. Returns how many of its tests failed.
+ */
+#define BUDGET_TESTS 3
+#define HOG_MAPPINGS 2048	/* 8 MiB: far past the default budget */
+#define HOG_MIB 96		/* 1 MiB coherent buffers, past 64 MiB */
+
+static int check_budget(const char *dev, struct ktap *parent)
+{
+	struct ktap k = *parent;
+	int held[2], done[2], n, files, err, status, failed, ret1, ret2, fd;
+	struct buf a, b;
+	char path[64], byte = 0;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "/dev/%s", dev);
+	if (chmod(path, 0666) || pipe(held) || pipe(done))
+		die("chmod %s, pipe: %s", path, strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(held[0]);
+		close(done[1]);
+		if (setgid(1000) || setuid(1000))
+			die("setuid: %s", strerror(errno));
+		err = hog(dev, TESTDEV_BUF_STREAMING, PAGE, HOG_MAPPINGS, &n,
+			  &files);
+		ktap_result(&k, err == ENOSPC, "unprivileged-mappings-bounded",
+			    "%d one-page streaming mappings over %d files, then %s",
+			    n, files, err ? strerror(err) : "none refused");
+		err = hog(dev, TESTDEV_BUF_COHERENT, 1 << 20, HOG_MIB, &n,
+			  &files);
+		ktap_result(&k, err == ENOSPC, "unprivileged-memory-bounded",
+			    "%d more MiB of coherent buffers over %d files, then %s",
+			    n, files, err ? strerror(err) : "none refused");
+		fflush(stdout);
+		/* Hold it all while root allocates. */
+		if (write(held[1], &byte, 1) != 1 || read(done[0], &byte, 1) < 0)
+			_exit(2);
+		_exit(k.failed - parent->failed);
+	}
+	close(held[1]);
+	close(done[0]);
+	if (read(held[0], &byte, 1) != 1)
+		byte = 1;	/* the child died */
+	fd = open_dev(dev);
+	ret1 = buf_alloc(fd, &a, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE,
+			 PAGE, 0);
+	ret2 = buf_alloc(fd, &b, TESTDEV_BUF_COHERENT, 0, PAGE, 0);
+	k.n = parent->n + BUDGET_TESTS - 1;
+	ktap_result(&k, !byte && !ret1 && !ret2, "root-allocates-while-they-hold",
+		    "streaming: %s, coherent: %s", strerror(-ret1),
+		    strerror(-ret2));
+	close(fd);
+	if (write(done[1], &byte, 1) != 1)
+		byte = 1;
+	close(held[0]);
+	close(done[1]);
+	status = wait_child(pid);
+	chmod(path, 0600);
+	failed = !byte && !ret1 && !ret2 ? 0 : 1;
+	parent->n += BUDGET_TESTS;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 2)
+		return BUDGET_TESTS;
+	return WEXITSTATUS(status) + failed;
 }
 
 /* An ioctl whose argument lies in a userfaultfd page nobody serves yet. */
@@ -1360,7 +1474,7 @@ static void check_unbind_user_fault(const char *dev, struct ktap *k)
  * naming memory by address takes, and removal while an ioctl waits for
  * user memory; as KTAP. Unbinds and binds the device again at the end.
  */
-#define CHECK_DRIVER_TESTS (8 + UNPRIVILEGED_TESTS + 3)
+#define CHECK_DRIVER_TESTS (8 + UNPRIVILEGED_TESTS + BUDGET_TESTS + 3)
 
 static int check_driver(const char *dev)
 {
@@ -1447,6 +1561,7 @@ static int check_driver(const char *dev)
 	close(fd);
 
 	k.failed += check_unprivileged(dev, &k);
+	k.failed += check_budget(dev, &k);
 	check_unbind_user_fault(dev, &k);
 	return k.failed || k.n != CHECK_DRIVER_TESTS ? 1 : 0;
 }
