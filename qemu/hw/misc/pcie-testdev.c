@@ -186,6 +186,16 @@ static bool pcie_testdev_is_ram(PCIeTestdevState *s, uint64_t addr,
     return true;
 }
 
+static void pcie_testdev_log_mmio_limit(const char *kind, const char *end,
+                                        uint64_t addr, uint64_t size)
+{
+    qemu_log_mask(LOG_GUEST_ERROR,
+                  "%s: %s copy of 0x%" PRIx64 " bytes: its %s at 0x%" PRIx64
+                  " reaches MMIO or nothing: refused above 0x%llx bytes\n",
+                  TYPE_PCIE_TESTDEV, kind, size, end, addr,
+                  TESTDEV_MAX_MMIO_COPY);
+}
+
 /*
  * Copy size bytes from src to dst by DMA and return a TESTDEV_RESULT_* code.
  * The whole destination is checked before anything is written to it, so a
@@ -217,15 +227,13 @@ static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
         result = src + (size - 1) < src ? TESTDEV_RESULT_SRC_FAULT
                                         : TESTDEV_RESULT_DST_FAULT;
     } else if (size > TESTDEV_MAX_MMIO_COPY &&
-               (!pcie_testdev_is_ram(s, src, size, false) ||
-                !pcie_testdev_is_ram(s, dst, size, true))) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "%s: %s copy of 0x%" PRIx64 " bytes from 0x%" PRIx64
-                      " to 0x%" PRIx64 " reaches MMIO or nothing: refused"
-                      " above 0x%llx bytes\n", TYPE_PCIE_TESTDEV, kind, size,
-                      src, dst, TESTDEV_MAX_MMIO_COPY);
-        result = pcie_testdev_is_ram(s, src, size, false) ?
-                 TESTDEV_RESULT_DST_FAULT : TESTDEV_RESULT_SRC_FAULT;
+               !pcie_testdev_is_ram(s, src, size, false)) {
+        pcie_testdev_log_mmio_limit(kind, "source", src, size);
+        result = TESTDEV_RESULT_SRC_FAULT;
+    } else if (size > TESTDEV_MAX_MMIO_COPY &&
+               !pcie_testdev_is_ram(s, dst, size, true)) {
+        pcie_testdev_log_mmio_limit(kind, "destination", dst, size);
+        result = TESTDEV_RESULT_DST_FAULT;
     } else {
         int64_t start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
 
