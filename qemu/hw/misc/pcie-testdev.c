@@ -98,9 +98,6 @@ struct PCIeTestdevState {
     uint32_t int_enable;
     uint32_t int_status;
 
-    /* Host CPU time the last copy took, for pacing (not migrated). */
-    int64_t copy_cost_ns;
-
     /* The copy the doorbell accepted, latched, and when it runs. */
     uint64_t copy_src;
     uint64_t copy_dst;
@@ -111,26 +108,18 @@ struct PCIeTestdevState {
     int64_t aggr_deadline;
 };
 
-/* Realized pcie-testdevs, which share the host's time between them. */
-static unsigned pcie_testdev_count;
-
 /*
  * When the device's next copy may run. Never "now": a copy can ring another
  * device's doorbell, and timers that keep expiring at the current instant
  * would never let timerlist_run_timers() return; at least
  * TESTDEV_MIN_COPY_DELAY_NS apart, each copy needs the virtual clock to
- * move. Nor sooner than twice the host time the device's last copy took,
- * times the number of devices: where the virtual clock follows the host's
- * (TCG), however many devices copy in a loop, they hold the main loop at
- * most half the time.
+ * move.
  */
 static int64_t pcie_testdev_deadline(PCIeTestdevState *s, uint64_t delay_ms)
 {
-    int64_t pace = 2 * s->copy_cost_ns * MAX(pcie_testdev_count, 1);
-
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
            MAX(MIN(delay_ms, TESTDEV_MAX_DELAY_MS) * SCALE_MS,
-               MAX(TESTDEV_MIN_COPY_DELAY_NS, pace));
+               TESTDEV_MIN_COPY_DELAY_NS);
 }
 
 /* aggression_delay_ms, bounded below so the virtual clock keeps moving. */
@@ -186,18 +175,6 @@ static bool pcie_testdev_is_ram(PCIeTestdevState *s, uint64_t addr,
     return true;
 }
 
-/*
- * The CPU time this thread has used: what a copy costs the main loop,
- * without the time the host spent running something else meanwhile.
- */
-static int64_t pcie_testdev_cpu_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
-}
-
 static void pcie_testdev_log_mmio_limit(const char *kind, const char *end,
                                         uint64_t addr, uint64_t size)
 {
@@ -247,8 +224,6 @@ static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
         pcie_testdev_log_mmio_limit(kind, "destination", dst, size);
         result = TESTDEV_RESULT_DST_FAULT;
     } else {
-        int64_t start = pcie_testdev_cpu_ns();
-
         s->in_dma = true;
         if (pci_dma_read(pdev, src, s->bounce, size) != MEMTX_OK) {
             result = TESTDEV_RESULT_SRC_FAULT;
@@ -262,7 +237,6 @@ static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
             result = TESTDEV_RESULT_OK;
         }
         s->in_dma = false;
-        s->copy_cost_ns = pcie_testdev_cpu_ns() - start;
     }
 
     /* A copy that reset or unplugged its own device counts for nobody. */
@@ -666,7 +640,6 @@ static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
         return;
     }
     s->unrealized = false;
-    pcie_testdev_count++;
 }
 
 static void pcie_testdev_exit(PCIDevice *pdev)
@@ -675,7 +648,6 @@ static void pcie_testdev_exit(PCIDevice *pdev)
 
     s->unrealized = true;
     s->generation++;
-    pcie_testdev_count--;
     timer_del(&s->timer);
     msi_uninit(pdev);
     pcie_cap_exit(pdev);
