@@ -82,5 +82,12 @@
 #define TESTDEV_MIN_AGGRESSION_MS	1ULL		/* aggressive copies at most every 1 ms */
 #define TESTDEV_MIN_COPY_DELAY_NS	1000ULL		/* a copy runs >= 1 us after its doorbell */
 #define TESTDEV_MAX_MMIO_COPY		0x10000ULL	/* copies that reach MMIO: 64 KiB at most */
+/*
+ * The copies of all devices in one QEMU take turns: each takes 10 us of
+ * virtual time plus its bytes at 2 GiB/s, so together they make at most
+ * 100,000 copies, or 2 GiB, per second of virtual time.
+ */
+#define TESTDEV_SHARED_COPY_NS		10000ULL
+#define TESTDEV_SHARED_BYTES_PER_SEC	0x80000000ULL
 
 #endif /* TESTDEV_REGS_H */

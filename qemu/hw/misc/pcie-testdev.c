@@ -27,6 +27,7 @@
 #include "hw/pci/pci.h"
 #include "hw/pci/msi.h"
 #include "hw/pci/pcie.h"
+#include "hw/pci/pcie_aer.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "system/dma.h"
@@ -40,8 +41,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(PCIeTestdevState, PCIE_TESTDEV)
 /* No copy pending, or aggressive mode off: the deadline is unset. */
 #define NO_DEADLINE INT64_MAX
 
-/* Where the PCIe capability goes in config space. */
+/* Where the PCIe capability, and AER (aer=on), go in config space. */
 #define PCIE_TESTDEV_EXP_OFFSET 0x80
+#define PCIE_TESTDEV_AER_OFFSET 0x100
 
 struct PCIeTestdevState {
     PCIDevice parent_obj;
@@ -84,6 +86,21 @@ struct PCIeTestdevState {
     uint64_t max_size;
     /* x-original: the original fork's interface, for testing its drivers. */
     bool original;
+    /* aer: an AER capability, for testing drivers' error recovery. */
+    bool aer;
+    /*
+     * x-fail-after-copies: after this many copies the device fails, as one
+     * that fell off the bus with its interrupt line stuck (see failed).
+     */
+    uint64_t fail_after_copies;
+
+    /*
+     * Failed (x-fail-after-copies) until the next reset: every register
+     * reads all ones, writes are dropped, no DMA runs, and INTx stays at
+     * the level it had, so a driver must tell such a device from its own
+     * interrupts.
+     */
+    bool failed;
 
     /* Guest-visible registers. */
     uint64_t srcaddr;
@@ -107,6 +124,40 @@ struct PCIeTestdevState {
     /* When the next aggressive copy runs. */
     int64_t aggr_deadline;
 };
+
+/*
+ * The copies of every pcie-testdev in this QEMU take turns on one timeline
+ * of virtual time: each one takes TESTDEV_SHARED_COPY_NS of it, plus its
+ * bytes at TESTDEV_SHARED_BYTES_PER_SEC. A copy that comes due before the
+ * timeline is free waits for it. However many devices a guest has, and
+ * however they chain their copies, copying then takes a bounded share of
+ * each second of virtual time, the same on every host; under TCG, where the
+ * virtual clock follows the host's, that bounds the main loop's time too.
+ */
+static int64_t pcie_testdev_shared_free_at;
+
+/* A copy of size bytes (0 if refused for its size) ran: take its turn. */
+static void pcie_testdev_charge(int64_t now, uint64_t size)
+{
+    pcie_testdev_shared_free_at = now + TESTDEV_SHARED_COPY_NS +
+        muldiv64(size, NANOSECONDS_PER_SECOND, TESTDEV_SHARED_BYTES_PER_SEC);
+}
+
+/*
+ * Whether a copy with this deadline may run now. One that is due but not
+ * yet its turn on the shared timeline is moved to that turn.
+ */
+static bool pcie_testdev_may_copy(int64_t *deadline, int64_t now)
+{
+    if (*deadline > now) {
+        return false;
+    }
+    if (now < pcie_testdev_shared_free_at) {
+        *deadline = pcie_testdev_shared_free_at;
+        return false;
+    }
+    return true;
+}
 
 /*
  * When the device's next copy may run. Never "now": a copy can ring another
@@ -302,6 +353,24 @@ static void pcie_testdev_force_bus_master(PCIeTestdevState *s)
     }
 }
 
+/*
+ * x-fail-after-copies: once that many copies ended, the device fails (see
+ * PCIeTestdevState.failed). Nothing pending survives it.
+ */
+static void pcie_testdev_maybe_fail(PCIeTestdevState *s)
+{
+    if (!s->fail_after_copies || s->failed ||
+        s->copies + s->faults < s->fail_after_copies) {
+        return;
+    }
+    trace_pcie_testdev_failed(s->copies + s->faults, s->int_status);
+    s->failed = true;
+    s->status = 0;
+    s->copy_deadline = NO_DEADLINE;
+    s->aggressive = false;
+    s->aggr_deadline = NO_DEADLINE;
+}
+
 static void pcie_testdev_timer(void *opaque)
 {
     PCIeTestdevState *s = opaque;
@@ -315,10 +384,13 @@ static void pcie_testdev_timer(void *opaque)
     /* The device may be unplugged by its own DMA: keep it until we return. */
     object_ref(OBJECT(s));
 
-    if (s->copy_deadline <= now) {
+    if (pcie_testdev_may_copy(&s->copy_deadline, now)) {
+        uint64_t size = s->copy_size;
+
         s->copy_deadline = NO_DEADLINE;
         result = pcie_testdev_copy(s, "doorbell", s->copy_src, s->copy_dst,
-                                   s->copy_size);
+                                   size);
+        pcie_testdev_charge(now, size);
         if (s->generation == generation) {
             s->result = result;
             s->status = 0;
@@ -326,14 +398,19 @@ static void pcie_testdev_timer(void *opaque)
             if (s->copy_irq) {
                 pcie_testdev_raise(s, TESTDEV_INT_DONE);
             }
+            pcie_testdev_maybe_fail(s);
         }
     }
     if (s->generation == generation && s->aggressive &&
-        s->aggr_deadline <= now) {
+        pcie_testdev_may_copy(&s->aggr_deadline, now)) {
         pcie_testdev_force_bus_master(s);
-        pcie_testdev_copy(s, "aggressive", s->srcaddr, s->dstaddr, s->size);
+        result = pcie_testdev_copy(s, "aggressive", s->srcaddr, s->dstaddr,
+                                   s->size);
+        pcie_testdev_charge(now, result == TESTDEV_RESULT_BAD_SIZE ? 0
+                                                                  : s->size);
         if (s->generation == generation) {
             s->aggr_deadline = pcie_testdev_next_round(s);
+            pcie_testdev_maybe_fail(s);
         }
     }
     /* After a reset or unrealize, they have set the timer themselves. */
@@ -435,6 +512,9 @@ static uint64_t pcie_testdev_mmio_read(void *opaque, hwaddr addr,
     if (addr & (size - 1)) {
         return 0;
     }
+    if (s->failed) {
+        return MAKE_64BIT_MASK(0, size * 8);
+    }
     val = pcie_testdev_original_ignores(s, addr) ? 0 :
           pcie_testdev_reg_read(s, addr & ~7ULL);
     if (size == 4 || s->original) {
@@ -464,7 +544,7 @@ static void pcie_testdev_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     hwaddr reg = addr & ~7ULL;
 
     trace_pcie_testdev_mmio_write(addr, size, val);
-    if (addr & (size - 1)) {
+    if (addr & (size - 1) || s->failed) {
         return;
     }
     if (pcie_testdev_original_ignores(s, addr)) {
@@ -576,6 +656,7 @@ static void pcie_testdev_reset_hold(Object *obj, ResetType type)
     s->result = TESTDEV_RESULT_NONE;
     s->copies = 0;
     s->faults = 0;
+    s->failed = false;
     s->int_enable = 0;
     s->int_status = 0;
     pcie_testdev_update_intx(s);
@@ -625,6 +706,11 @@ static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
+    if (s->aer && pcie_aer_init(pdev, PCI_ERR_VER, PCIE_TESTDEV_AER_OFFSET,
+                                PCI_ERR_SIZEOF, errp) < 0) {
+        return;
+    }
+
     memory_region_init_io(&s->mmio, OBJECT(s), &pcie_testdev_mmio_ops, s,
                           "pcie-testdev-mmio", TESTDEV_BAR_SIZE);
     pci_register_bar(pdev, TESTDEV_BAR,
@@ -650,6 +736,9 @@ static void pcie_testdev_exit(PCIDevice *pdev)
     s->generation++;
     timer_del(&s->timer);
     msi_uninit(pdev);
+    if (s->aer) {
+        pcie_aer_exit(pdev);
+    }
     pcie_cap_exit(pdev);
 }
 
@@ -691,6 +780,10 @@ static int pcie_testdev_post_load(void *opaque, int version_id)
         bad = "a pending copy's size";
     } else if (s->aggressive && s->aggr_deadline == NO_DEADLINE) {
         bad = "aggressive mode's deadline";
+    } else if (s->failed && (busy || s->aggressive)) {
+        bad = "a failed device with work pending";
+    } else if (s->failed && !s->fail_after_copies) {
+        bad = "a failure on a device that cannot fail";
     } else if (s->result > TESTDEV_RESULT_LAST) {
         bad = "RESULT";
     } else if ((s->int_enable | s->int_status) & ~TESTDEV_INT_DONE) {
@@ -719,6 +812,24 @@ static int pcie_testdev_post_load(void *opaque, int version_id)
     return 0;
 }
 
+static bool pcie_testdev_failed_needed(void *opaque)
+{
+    PCIeTestdevState *s = opaque;
+
+    return s->failed;
+}
+
+static const VMStateDescription vmstate_pcie_testdev_failed = {
+    .name = TYPE_PCIE_TESTDEV "/failed",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = pcie_testdev_failed_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(failed, PCIeTestdevState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_pcie_testdev = {
     .name = TYPE_PCIE_TESTDEV,
     .version_id = 1,
@@ -745,6 +856,10 @@ static const VMStateDescription vmstate_pcie_testdev = {
         VMSTATE_INT64(aggr_deadline, PCIeTestdevState),
         VMSTATE_END_OF_LIST()
     },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_pcie_testdev_failed,
+        NULL
+    },
 };
 
 static const Property pcie_testdev_properties[] = {
@@ -759,6 +874,9 @@ static const Property pcie_testdev_properties[] = {
     DEFINE_PROP_UINT64("max_transfer_size", PCIeTestdevState, max_size,
                        TESTDEV_MAX_SIZE_DEFAULT),
     DEFINE_PROP_BOOL("x-original", PCIeTestdevState, original, false),
+    DEFINE_PROP_BOOL("aer", PCIeTestdevState, aer, false),
+    DEFINE_PROP_UINT64("x-fail-after-copies", PCIeTestdevState,
+                       fail_after_copies, 0),
 };
 
 static void pcie_testdev_class_init(ObjectClass *klass, const void *data)

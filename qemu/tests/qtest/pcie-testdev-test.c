@@ -723,20 +723,42 @@ static void wait_migration(QTestState *qts)
     }
 }
 
-/* A copy pending when the VM state is saved completes after it is loaded. */
-static void test_migration(void)
+/*
+ * Save src's VM state and load it into dst, a new QEMU whose device has the
+ * properties props; dst's BAR is where src's was.
+ */
+static void migrate(Testdev *src, Testdev *dst, const char *props)
 {
     g_autofree char *file = NULL;
     g_autofree char *save = NULL;
     g_autofree char *load = NULL;
-    Testdev src, dst;
-    int fd, i;
+    int fd;
 
     fd = g_file_open_tmp("pcie-testdev-migration-XXXXXX", &file, NULL);
     g_assert_cmpint(fd, >=, 0);
     close(fd);
     save = g_strdup_printf("exec:cat > %s", file);
     load = g_strdup_printf("exec:cat %s", file);
+    qtest_qmp_assert_success(src->qts, "{ 'execute': 'migrate',"
+                             " 'arguments': { 'uri': %s } }", save);
+    wait_migration(src->qts);
+
+    dst->qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0%s"
+                           " -incoming defer", RAM_SIZE >> 20, props);
+    qtest_qmp_assert_success(dst->qts, "{ 'execute': 'migrate-incoming',"
+                             " 'arguments': { 'uri': %s } }", load);
+    wait_migration(dst->qts);
+    dst->bus = qpci_new_pc(dst->qts, NULL);
+    dst->dev = qpci_device_find(dst->bus, DEVFN);
+    dst->bar = src->bar;
+    unlink(file);
+}
+
+/* A copy pending when the VM state is saved completes after it is loaded. */
+static void test_migration(void)
+{
+    Testdev src, dst;
+    int i;
 
     testdev_start(&src, true, "");
     fill(&src, SRC_BUF, 0x5c, 4096);
@@ -746,18 +768,7 @@ static void test_migration(void)
     ring(&src, 4096, TESTDEV_DOORBELL_START);
     qtest_clock_step(src.qts, 40 * MS);
     g_assert_cmpuint(rd(&src, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
-    qtest_qmp_assert_success(src.qts, "{ 'execute': 'migrate',"
-                             " 'arguments': { 'uri': %s } }", save);
-    wait_migration(src.qts);
-
-    dst.qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
-                          " -incoming defer", RAM_SIZE >> 20);
-    qtest_qmp_assert_success(dst.qts, "{ 'execute': 'migrate-incoming',"
-                             " 'arguments': { 'uri': %s } }", load);
-    wait_migration(dst.qts);
-    dst.bus = qpci_new_pc(dst.qts, NULL);
-    dst.dev = qpci_device_find(dst.bus, DEVFN);
-    dst.bar = src.bar;
+    migrate(&src, &dst, "");
 
     /* Registers and the pending copy came across. */
     g_assert_cmpuint(rd(&dst, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
@@ -779,7 +790,6 @@ static void test_migration(void)
 
     testdev_stop(&dst);
     testdev_stop(&src);
-    unlink(file);
 }
 
 /* Unplugging the device with a copy pending and aggressive mode on. */
@@ -1200,11 +1210,147 @@ static void test_two_devices_ping_pong(void)
     qtest_qmp_assert_success(a.qts, "{ 'execute': 'query-status' }");
     copies = rd(&a, TESTDEV_REG_COPIES) + rd(&b, TESTDEV_REG_COPIES);
     g_test_message("ping-pong: %" PRIu64 " copies in 10 ms", copies);
-    /* They do ping-pong, one copy per TESTDEV_MIN_COPY_DELAY_NS at most. */
+    /* They do ping-pong, one copy per turn on the devices' timeline. */
     g_assert_cmpuint(copies, >=, 100);
-    g_assert_cmpuint(copies, <=, 10 * MS / TESTDEV_MIN_COPY_DELAY_NS + 1);
+    g_assert_cmpuint(copies, <=, 10 * MS / TESTDEV_SHARED_COPY_NS + 1);
     g_free(b.dev);
     testdev_stop(&a);
+}
+
+/*
+ * Four devices in aggressive mode, each copying 1 MiB every millisecond,
+ * ask for 4 GiB/s: together they get TESTDEV_SHARED_BYTES_PER_SEC of
+ * virtual time, in turns, and each its share.
+ */
+static void test_shared_budget(void)
+{
+    const uint64_t size = 1 * MiB;
+    const int64_t span = 100 * MS;
+    uint64_t turn = TESTDEV_SHARED_COPY_NS +
+        size * 1000 * MS / TESTDEV_SHARED_BYTES_PER_SEC;
+    uint64_t total = 0, each[4];
+    QTestState *qts;
+    QPCIBus *bus;
+    QPCIDevice *dev;
+    QPCIBar bar;
+    GString *cmd = g_string_new(MACHINE);
+    int i;
+
+    g_string_append_printf(cmd, "-m %llu", RAM_SIZE >> 20);
+    for (i = 0; i < 4; i++) {
+        g_string_append_printf(cmd, " -device pcie-testdev,addr=%02x.0,"
+                               "aggressive=on,srcaddr=0x%llx,"
+                               "dstaddr=0x%llx,size=0x%" PRIx64
+                               ",aggression_delay_ms=1", 4 + i,
+                               SRC_BUF + i * 2 * MiB,
+                               SRC_BUF + (i * 2 + 1) * MiB, size);
+    }
+    qts = qtest_init(cmd->str);
+    g_string_free(cmd, true);
+    qtest_clock_step(qts, span);
+    bus = qpci_new_pc(qts, NULL);
+    bus->mmio_alloc_ptr = 0xE0000000;
+    for (i = 0; i < 4; i++) {
+        dev = qpci_device_find(bus, QPCI_DEVFN(4 + i, 0));
+        g_assert(dev);
+        bar = qpci_iomap(dev, TESTDEV_BAR, NULL);
+        qpci_device_enable(dev);
+        qpci_io_writeq(dev, bar, TESTDEV_REG_AGGRESSIVE, 0);
+        each[i] = qpci_io_readq(dev, bar, TESTDEV_REG_COPIES);
+        total += each[i];
+        g_free(dev);
+    }
+    g_test_message("shared budget: %" PRIu64 " copies of 1 MiB in 100 ms "
+                   "(%" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ")",
+                   total, each[0], each[1], each[2], each[3]);
+    /* Back to back on the timeline from the first round, 1 ms in. */
+    g_assert_cmpuint(total, <=, span / turn + 1);
+    g_assert_cmpuint(total, >=, (span - 2 * MS) / turn - 1);
+    for (i = 0; i < 4; i++) {
+        g_assert_cmpuint(each[i], >=, total / 4 - 2);
+    }
+    qpci_free_pc(bus);
+    qtest_quit(qts);
+}
+
+/*
+ * x-fail-after-copies: the device fails as one that fell off the bus with
+ * its interrupt line stuck, until a reset.
+ */
+static void test_fail_after_copies(void)
+{
+    Testdev t, src;
+    int exp;
+
+    testdev_start(&t, true, ",x-fail-after-copies=2");
+    fill(&t, SRC_BUF, 0x21, 64);
+    fill(&t, DST_BUF, 0x00, 64);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, 64), ==, TESTDEV_RESULT_OK);
+    g_assert_false(intx_asserted(&t));
+
+    /* The second copy lands and interrupts; then the device is gone. */
+    fill(&t, SRC_BUF, 0x22, 64);
+    ring(&t, 64, TESTDEV_DOORBELL_START | TESTDEV_DOORBELL_IRQ);
+    qtest_clock_step(t.qts, MS);
+    assert_filled(&t, DST_BUF, 0x22, 64);
+    g_assert_true(intx_asserted(&t));
+    g_assert_cmphex(rd(&t, TESTDEV_REG_STATUS), ==, UINT64_MAX);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_INT_STATUS), ==, UINT64_MAX);
+    g_assert_cmphex(qpci_io_readl(t.dev, t.bar, TESTDEV_REG_MAX_SIZE), ==,
+                    UINT32_MAX);
+    /* Nobody can acknowledge it, and it copies no more. */
+    wr(&t, TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE);
+    g_assert_true(intx_asserted(&t));
+    fill(&t, SRC_BUF, 0x23, 64);
+    ring(&t, 64, TESTDEV_DOORBELL_START);
+    qtest_clock_step(t.qts, 100 * MS);
+    assert_filled(&t, DST_BUF, 0x22, 64);
+
+    /* It migrates failed, line asserted. */
+    src = t;
+    migrate(&src, &t, ",x-fail-after-copies=2");
+    testdev_stop(&src);
+    g_assert_cmphex(rd(&t, TESTDEV_REG_COPIES), ==, UINT64_MAX);
+    g_assert_true(intx_asserted(&t));
+
+    /* A function reset brings it back, line released, counting anew. */
+    exp = qpci_find_capability(t.dev, PCI_CAP_ID_EXP, 0);
+    qpci_config_writew(t.dev, exp + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR);
+    testdev_map(&t, true);
+    g_assert_false(intx_asserted(&t));
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_STATUS), ==, 0);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, 64), ==, TESTDEV_RESULT_OK);
+    assert_filled(&t, DST_BUF, 0x23, 64);
+    testdev_stop(&t);
+}
+
+/*
+ * The first extended capability's header, through q35's ECAM (0xcf8/0xcfc
+ * reach only the first 256 bytes), turned on at 0xb0000000.
+ */
+static uint32_t first_ext_cap(Testdev *t)
+{
+    const uint64_t ecam = 0xb0000000ULL;
+    QPCIDevice *host = qpci_device_find(t->bus, 0);
+    uint32_t val;
+
+    qpci_config_writel(host, 0x60, ecam | 1);
+    val = qtest_readl(t->qts, ecam + (DEVFN << 12) + PCI_CFG_SPACE_SIZE);
+    g_free(host);
+    return val;
+}
+
+/* aer=on: an AER extended capability, first in extended config space. */
+static void test_aer(void)
+{
+    Testdev t;
+
+    testdev_start(&t, false, "");
+    g_assert_cmphex(first_ext_cap(&t), ==, 0);
+    testdev_stop(&t);
+    testdev_start(&t, false, ",aer=on");
+    g_assert_cmphex(PCI_EXT_CAP_ID(first_ext_cap(&t)), ==, PCI_EXT_CAP_ID_ERR);
+    testdev_stop(&t);
 }
 
 /* Config space by the legacy 0xcf8/0xcfc ports, which reach every bus. */
@@ -1978,6 +2124,10 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/original", test_original);
     qtest_add_func("/pcie-testdev/two-devices/ping-pong",
                    test_two_devices_ping_pong);
+    qtest_add_func("/pcie-testdev/shared-budget", test_shared_budget);
+    qtest_add_func("/pcie-testdev/fail-after-copies",
+                   test_fail_after_copies);
+    qtest_add_func("/pcie-testdev/aer", test_aer);
     qtest_add_func("/pcie-testdev/two-devices/unplug-by-peer-dma",
                    test_unplug_by_peer_dma);
     qtest_add_func("/pcie-testdev/migration-bad-state",
