@@ -1257,11 +1257,15 @@ static void testdev_reset_prepare(struct pci_dev *pdev)
 {
 	struct testdev *td = pci_get_drvdata(pdev);
 
+	/*
+	 * Before the waiting copy ends: it turns bus mastering off, but the
+	 * reset cancels it, so reset_done may turn it back on.
+	 */
+	td->was_master = pdev->is_busmaster;
 	WRITE_ONCE(td->resetting, true);
 	wake_up(&td->wait);
 	/* Held until reset_done: a waiting copy ends at once with -EIO. */
 	mutex_lock(&td->lock);
-	td->was_master = pdev->is_busmaster;
 	testdev_quiesce(td);
 }
 
