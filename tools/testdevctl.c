@@ -15,6 +15,9 @@
  *                                         removal while an ioctl waits for
  *                                         user memory
  *   testdevctl ring BDF                   start a copy on an unbound device
+ *   testdevctl aer-inject BDF nonfatal|fatal
+ *                                         report a PCIe error for the device
+ *                                         (the kernel's aer_inject module)
  *
  * The audit runs each scenario on every device it finds, tells the IOMMU
  * configuration from sysfs, and prints scenario, expected, observed and
@@ -24,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/pci_regs.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -1597,6 +1601,53 @@ static int ring(const char *bdf)
 	return 0;
 }
 
+/* The kernel's drivers/pci/pcie/aer_inject.c takes one of these a write. */
+struct aer_error_inj {
+	uint8_t bus;
+	uint8_t dev;
+	uint8_t fn;
+	uint32_t uncor_status;
+	uint32_t cor_status;
+	uint32_t header_log[4];
+	uint32_t domain;
+};
+
+/*
+ * testdevctl aer-inject BDF nonfatal|fatal: have the kernel's aer_inject
+ * module report an uncorrectable error for the device as if its AER
+ * capability (the device's aer=on) had logged one: a completion timeout
+ * (non-fatal), or a malformed TLP (fatal: the AER driver resets the link).
+ * The kernel then runs the driver's error handlers.
+ */
+static int aer_inject(const char *bdf, const char *kind)
+{
+	struct aer_error_inj e = { 0 };
+	unsigned int domain, bus, dev, fn;
+	int fd;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &domain, &bus, &dev, &fn) != 4)
+		die("BDF: '%s' is not DOMAIN:BUS:DEV.FN", bdf);
+	if (!strcmp(kind, "nonfatal"))
+		e.uncor_status = PCI_ERR_UNC_COMP_TIME;
+	else if (!strcmp(kind, "fatal"))
+		e.uncor_status = PCI_ERR_UNC_MALF_TLP;
+	else
+		die("KIND must be nonfatal or fatal, not '%s'", kind);
+	e.domain = domain;
+	e.bus = bus;
+	e.dev = dev;
+	e.fn = fn;
+	fd = open("/dev/aer_inject", O_WRONLY);
+	if (fd < 0)
+		die("/dev/aer_inject: %s (is the aer_inject module loaded?)",
+		    strerror(errno));
+	if (write(fd, &e, sizeof(e)) != sizeof(e))
+		die("aer_inject %s %s: %s", bdf, kind, strerror(errno));
+	close(fd);
+	printf("%s: %s error reported\n", bdf, kind);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "info"))
@@ -1609,6 +1660,8 @@ int main(int argc, char **argv)
 		return check_remove(argc > 2 ? argv[2] : "pcie-testdev0");
 	if (argc == 3 && !strcmp(argv[1], "ring"))
 		return ring(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "aer-inject"))
+		return aer_inject(argv[2], argv[3]);
 	if (argc >= 2 && !strcmp(argv[1], "check-driver"))
 		return check_driver(argc > 2 ? argv[2] : "pcie-testdev0");
 	if (argc >= 2 && !strcmp(argv[1], "audit")) {
@@ -1620,6 +1673,7 @@ int main(int argc, char **argv)
 			return audit(JSON);
 	}
 	fprintf(stderr, "usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] | audit [--ktap|--json] |\n"
-		"                  check-ioctls [DEV] | check-remove [DEV] | check-driver [DEV] | ring BDF\n");
+		"                  check-ioctls [DEV] | check-remove [DEV] | check-driver [DEV] | ring BDF |\n"
+		"                  aer-inject BDF nonfatal|fatal\n");
 	return 2;
 }
