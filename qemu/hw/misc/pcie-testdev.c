@@ -871,8 +871,8 @@ static const Property pcie_testdev_properties[] = {
     DEFINE_PROP_UINT64("size", PCIeTestdevState, prop_size, 0),
     DEFINE_PROP_UINT64("busy_delay_ms", PCIeTestdevState, prop_busy_delay_ms,
                        0),
-    DEFINE_PROP_UINT64("max_transfer_size", PCIeTestdevState, max_size,
-                       TESTDEV_MAX_SIZE_DEFAULT),
+    DEFINE_PROP_SIZE("max_transfer_size", PCIeTestdevState, max_size,
+                     TESTDEV_MAX_SIZE_DEFAULT),
     DEFINE_PROP_BOOL("x-original", PCIeTestdevState, original, false),
     DEFINE_PROP_BOOL("aer", PCIeTestdevState, aer, false),
     DEFINE_PROP_UINT64("x-fail-after-copies", PCIeTestdevState,
@@ -897,6 +897,29 @@ static void pcie_testdev_class_init(ObjectClass *klass, const void *data)
     rc->phases.hold = pcie_testdev_reset_hold;
     dc->vmsd = &vmstate_pcie_testdev;
     device_class_set_props(dc, pcie_testdev_properties);
+    object_class_property_set_description(klass, "aggressive",
+        "start in aggressive mode: copy size bytes from srcaddr to dstaddr "
+        "every aggression_delay_ms, with no driver");
+    object_class_property_set_description(klass, "aggression_delay_ms",
+        "virtual ms between aggressive copies (at least 1)");
+    object_class_property_set_description(klass, "srcaddr",
+        "power-on SRCADDR: the bus address copies read from");
+    object_class_property_set_description(klass, "dstaddr",
+        "power-on DSTADDR: the bus address copies write to");
+    object_class_property_set_description(klass, "size",
+        "power-on SIZE: bytes per copy");
+    object_class_property_set_description(klass, "busy_delay_ms",
+        "power-on BUSY_DELAY: virtual ms from doorbell to copy");
+    object_class_property_set_description(klass, "max_transfer_size",
+        "largest SIZE accepted (1 to 256M); the bounce buffer's size");
+    object_class_property_set_description(klass, "x-original",
+        "the original fork's interface: 32-bit registers, no RESULT or "
+        "later registers, no interrupt");
+    object_class_property_set_description(klass, "aer",
+        "an AER capability, for injecting PCIe errors");
+    object_class_property_set_description(klass, "x-fail-after-copies",
+        "fail after this many copies, as a device gone from the bus with "
+        "its INTx stuck, until reset (0: never)");
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 

@@ -460,7 +460,8 @@ static void test_oversize(void)
     Testdev t;
     size_t i;
 
-    testdev_start(&t, true, ",max_transfer_size=4096");
+    /* A size, with the suffixes QEMU's size properties take. */
+    testdev_start(&t, true, ",max_transfer_size=4k");
     g_assert_cmphex(rd(&t, TESTDEV_REG_MAX_SIZE), ==, 4096);
     fill(&t, SRC_BUF, 0x44, 8192);
     fill(&t, DST_BUF, 0x00, 8192);
