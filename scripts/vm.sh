@@ -7,8 +7,40 @@
 
 VM_TIMEOUT=${VM_TIMEOUT:-120}
 
+# What every guest needs built into its kernel.
+KERNEL_NEEDS=(CONFIG_PCI CONFIG_PCIEPORTBUS CONFIG_PCI_MSI CONFIG_MODULES
+              CONFIG_BLK_DEV_INITRD CONFIG_RD_GZIP CONFIG_DEVTMPFS
+              CONFIG_SERIAL_8250_CONSOLE CONFIG_PROC_FS CONFIG_SYSFS)
+
+# kernel_missing CONFIG_FILE OPTION...: those of the options not =y there.
+kernel_missing() {
+    local config=$1 opt
+    shift
+    for opt in "$@"; do
+        grep -qE "^$opt=y" "$config" || echo "$opt"
+    done
+}
+
+# Your own kernel: KERNEL=path/to/bzImage with KDIR=its build tree (or its
+# installed headers). Checks what the guests need from its config, and
+# prints KVER, the image and KDIR, as fetch-kernel does.
+own_kernel() {
+    local kver missing
+    [ -f "$KERNEL" ] || die "KERNEL=$KERNEL: no such file"
+    [ -n "${KDIR:-}" ] || die "KERNEL=$KERNEL needs KDIR=its build tree, to build the module against"
+    [ -f "$KDIR/Makefile" ] && [ -f "$KDIR/.config" ] ||
+        die "KDIR=$KDIR is not a configured kernel build tree (no Makefile or .config)"
+    # The release the module's vermagic will carry.
+    kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$KDIR/include/generated/utsrelease.h" 2>/dev/null)
+    [ -n "$kver" ] || die "KDIR=$KDIR has no include/generated/utsrelease.h: build the kernel there first"
+    missing=$(kernel_missing "$KDIR/.config" "${KERNEL_NEEDS[@]}" | tr '\n' ' ')
+    [ -z "$missing" ] || die "the kernel in KDIR=$KDIR lacks what the test guests need: ${missing% } (each =y)"
+    printf '%s\n%s\n%s\n' "$kver" "$KERNEL" "$KDIR"
+}
+
 # Build or fetch everything a boot needs (QEMU, kernel, module, initramfs),
-# once per run, and record it in $OUT/env.
+# once per run, and record it in $OUT/env. The kernel is Debian's (KVER=...
+# picks which), or your own with KERNEL=... KDIR=....
 vm_prepare() {
     local qemu kernel
     if [ -n "${QEMU:-}" ]; then
@@ -17,22 +49,57 @@ vm_prepare() {
     else
         qemu=$("$TOP/scripts/build-qemu")
     fi
-    mapfile -t kernel < <("$TOP/scripts/fetch-kernel")
-    [ ${#kernel[@]} -eq 3 ] || die "fetch-kernel failed"
+    if [ -n "${KERNEL:-}" ]; then
+        mapfile -t kernel < <(own_kernel)
+        [ ${#kernel[@]} -eq 3 ] || exit 1
+        log "your kernel: ${kernel[0]} ($KERNEL), the module built against $KDIR"
+    else
+        mapfile -t kernel < <("$TOP/scripts/fetch-kernel")
+        [ ${#kernel[@]} -eq 3 ] || die "fetch-kernel failed"
+    fi
     local initrd
     initrd=$("$TOP/scripts/build-guest" "${kernel[0]}" "${kernel[2]}")
     cat >"$OUT/env" <<EOF
 VM_QEMU=$qemu
 VM_KVER=${kernel[0]}
 VM_KERNEL=${kernel[1]}
+VM_KDIR=${kernel[2]}
+VM_KCONFIG=${kernel[2]}/.config
 VM_INITRD=$initrd
 EOF
 }
 
+# IOMMU configurations: those of tests/iommu-configs.txt, then the user's,
+# from CONFIG_FILE (a file of such lines) and CONFIG (one line, or several
+# separated by ";"): "NAME: QEMU OPTIONS | KERNEL OPTIONS".
+IOMMU_CONFIGS=$TOP/tests/iommu-configs.txt
+# iommu_config_lines [builtin]: every definition (only the built-in ones).
+iommu_config_lines() {
+    {
+        cat "$IOMMU_CONFIGS"
+        if [ "${1:-}" != builtin ]; then
+            [ -z "${CONFIG_FILE:-}" ] || cat "$CONFIG_FILE"
+            [ -z "${CONFIG:-}" ] || tr ';' '\n' <<<"$CONFIG"
+        fi
+    } | sed -E 's/#.*//; /^[[:space:]]*$/d'
+}
+# iommu_config_names [builtin]: the configurations' names, in order.
+iommu_config_names() {
+    iommu_config_lines "$@" | sed -E 's/^[[:space:]]*([^:[:space:]]+)[[:space:]]*:.*/\1/' | awk '!seen[$0]++'
+}
+# iommu_config NAME: "QEMU OPTIONS|KERNEL OPTIONS" of configuration NAME
+# (its last definition), or non-zero if there is none.
+iommu_config() {
+    local line
+    line=$(iommu_config_lines | awk -v n="$1" '{ name = $0; sub(/:.*/, "", name); gsub(/[[:space:]]/, "", name) }
+        name == n { sub(/^[^:]*:/, ""); found = $0 } END { if (found == "") exit 1; print found }') || return 1
+    [[ $line == *"|"* ]] || die "IOMMU configuration $1: '$line' has no '|' between the QEMU and the kernel options"
+    echo "$line"
+}
+
 # vm_boot NAME IOMMU MODE DEVICES DEVICE_PROPS [IDLE_SECONDS]
-#   IOMMU: none, intel (translated, lazy), intel-strict, intel-pt
-#   (passthrough), intel-off (present, turned off), amd, or swiotlb (none,
-#   with swiotlb=force).
+#   IOMMU: a configuration of tests/iommu-configs.txt (none, intel, ...)
+#   or one the user defined (CONFIG, CONFIG_FILE).
 #   MODE: selftest | repeat | audit | remove | idle (see tests/guest/init).
 # Boots one guest with DEVICES pcie-testdevs, each behind its own root port
 # as in the seed README, and leaves its output in $OUT/vm/NAME.
@@ -44,7 +111,7 @@ EOF
 #              7, 8, ...); slots 4 apart share an INTx line on q35
 vm_boot() {
     local name=$1 iommu=$2 mode=$3 devices=$4 props=$5 idle=${6:-3}
-    local dir=$OUT/vm/$name args=() append i rc start slots
+    local dir=$OUT/vm/$name args=() append i rc start slots config qopts kopts missing
     read -ra slots <<<"${VM_SLOTS:-}"
     # shellcheck disable=SC1091
     . "$OUT/env"
@@ -58,19 +125,25 @@ vm_boot() {
           -kernel "$VM_KERNEL" -initrd "$VM_INITRD"
           -serial "file:$dir/console.log" -serial "file:$dir/results.txt"
           -trace pcie_testdev_reset -trace "pcie_testdev_dma,file=$dir/trace.log")
+    if ! config=$(iommu_config "$iommu"); then
+        echo "guest $name: no IOMMU configuration '$iommu' (there are: $(iommu_config_names | tr '\n' ' ')); add one with CONFIG=\"NAME: QEMU OPTIONS | KERNEL OPTIONS\"" >&2
+        return 1
+    fi
+    read -ra qopts <<<"${config%%|*}"
+    kopts=$(xargs <<<"${config#*|}")
+    # The kernel must have the driver of the IOMMU the configuration adds.
+    missing=$(case "${config%%|*}" in
+              *intel-iommu*) kernel_missing "$VM_KCONFIG" CONFIG_INTEL_IOMMU ;;
+              *amd-iommu*) kernel_missing "$VM_KCONFIG" CONFIG_AMD_IOMMU ;;
+              *virtio-iommu*) kernel_missing "$VM_KCONFIG" CONFIG_VIRTIO_IOMMU ;;
+              esac)
+    if [ -n "$missing" ]; then
+        echo "guest $name: its kernel lacks $missing (=y), which IOMMU configuration $iommu needs" >&2
+        return 1
+    fi
     # The IOMMU device comes first, so every PCI device is behind it.
-    case $iommu in
-    none) ;;
-    intel) args=(-device intel-iommu "${args[@]}"); append+=" intel_iommu=on" ;;
-    intel-strict) args=(-device intel-iommu "${args[@]}"); append+=" intel_iommu=on iommu.strict=1" ;;
-    intel-pt) args=(-device intel-iommu "${args[@]}"); append+=" intel_iommu=on iommu=pt" ;;
-    intel-off) args=(-device intel-iommu "${args[@]}"); append+=" intel_iommu=off" ;;
-    # Needs qemu/patches/0001-*: QEMU 7.2 filed devices behind bridges as 00:00.0.
-    amd) args=(-device amd-iommu "${args[@]}") ;;
-    # No IOMMU; every streaming mapping bounces, as in SEV and TDX guests.
-    swiotlb) append+=" swiotlb=force" ;;
-    *) die "unknown IOMMU $iommu" ;;
-    esac
+    args=("${qopts[@]}" "${args[@]}")
+    append+="${kopts:+ $kopts}"
     for ((i = 0; i < devices; i++)); do
         args+=(-device "ioh3420,id=root_port$i,bus=pcie.0,addr=$(printf %x "${slots[i]:-$((7 + i))}").0,chassis=$((i + 1))"
                -device "pcie-testdev,bus=root_port$i,id=testdev$i$props")
@@ -134,12 +207,27 @@ declare -A EXPECTED=(
 # must do with each scenario of testdevctl audit.
 AUDIT_TABLE=$TOP/tests/audit-expected.txt
 audit_configs() { awk '!/^#/ && $1 == "scenario" { $1 = ""; print; exit }' "$AUDIT_TABLE"; }
+# audit_selected_configs: CONFIGS (comma-separated names), or else every
+# configuration of the table and the user's (CONFIG, CONFIG_FILE).
+audit_selected_configs() {
+    local c names
+    if [ -n "${CONFIGS:-}" ]; then
+        names=${CONFIGS//,/ }
+        for c in $names; do
+            iommu_config "$c" >/dev/null ||
+                die "CONFIGS: no IOMMU configuration '$c' (there are: $(iommu_config_names | tr '\n' ' '))"
+        done
+    else
+        names="$(audit_configs) $(iommu_config_names | grep -vxF -f <(iommu_config_names builtin) | tr '\n' ' ')"
+    fi
+    echo $names
+}
 audit_rows() { awk '!/^#/ && NF && $1 != "scenario" { print $1 }' "$AUDIT_TABLE"; }
 # audit_expected ROW CONFIG
 audit_expected() {
     awk -v row="$1" -v cfg="$2" '
         !/^#/ && $1 == "scenario" { for (i = 2; i <= NF; i++) col[$i] = i }
-        !/^#/ && $1 == row { print $(col[cfg]) }' "$AUDIT_TABLE"
+        !/^#/ && $1 == row && (cfg in col) { print $(col[cfg]) }' "$AUDIT_TABLE"
 }
 # audit_observed CONFIG ROW: what the guest of audit-CONFIG saw.
 audit_observed() {
@@ -165,11 +253,12 @@ audit_json_observed() {
 # copying one byte of low RAM into another every 100 ms.
 ROGUE=",aggressive=on,srcaddr=0x0009f000,dstaddr=0x0009fb00,size=1,aggression_delay_ms=100"
 
-# audit_boot_all: boot every configuration in audit mode, two at a time,
-# each with a rogue device that the driver stops at probe.
+# audit_boot_all [CONFIG...]: boot those configurations (every one of the
+# table) in audit mode, two at a time, each with a rogue device that the
+# driver stops at probe.
 audit_boot_all() {
     local configs c i rc=0
-    read -ra configs < <(audit_configs)
+    if [ $# -gt 0 ]; then configs=("$@"); else read -ra configs < <(audit_configs); fi
     for ((i = 0; i < ${#configs[@]}; i++)); do
         vm_start "audit-${configs[i]}" "${configs[i]}" audit 1 "$ROGUE"
         # Two at a time: wait for each pair, and for the last one.
