@@ -3,8 +3,9 @@
 # the device, boot guests and run the tests.
 
 ifneq ($(KERNELRELEASE),)
-# Read by kbuild.
+# Read by kbuild (and so by DKMS). The version is dkms.conf's.
 obj-m := testdev_driver.o
+ccflags-y += -DTESTDEV_DRIVER_VERSION='"$(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(src)/dkms.conf)"'
 else
 
 KVER ?= $(shell uname -r)
@@ -37,6 +38,11 @@ demo:
 demo-debian13:
 	scripts/demo-debian13
 
+# A root shell in a guest with the module and testdevctl (IOMMU=, KVER=,
+# DEVICE_OPTS=); leaving it powers the guest off.
+shell:
+	scripts/shell
+
 # What each IOMMU configuration blocks and lets through, as a table.
 audit:
 	scripts/audit
@@ -68,5 +74,5 @@ qemu-series:
 qemu:
 	scripts/build-qemu
 
-.PHONY: all module tools clean demo demo-debian13 audit check check-asan check-newest fuzz qemu qemu-series
+.PHONY: all module tools clean demo demo-debian13 shell audit check check-asan check-newest fuzz qemu qemu-series
 endif

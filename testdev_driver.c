@@ -1364,4 +1364,5 @@ static struct pci_driver testdev_driver = {
 module_pci_driver(testdev_driver);
 
 MODULE_DESCRIPTION("Driver for the pcie-testdev DMA test device");
+MODULE_VERSION(TESTDEV_DRIVER_VERSION);
 MODULE_LICENSE("GPL");

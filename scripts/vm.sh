@@ -57,7 +57,9 @@ vm_prepare() {
         mapfile -t kernel < <("$TOP/scripts/fetch-kernel")
         [ ${#kernel[@]} -eq 3 ] || die "fetch-kernel failed"
     fi
-    local initrd
+    local initrd accel why
+    accel=$(choose_accel 2>/dev/null) || exit 1
+    why=$(choose_accel 2>&1 >/dev/null)
     initrd=$("$TOP/scripts/build-guest" "${kernel[0]}" "${kernel[2]}")
     cat >"$OUT/env" <<EOF
 VM_QEMU=$qemu
@@ -66,7 +68,30 @@ VM_KERNEL=${kernel[1]}
 VM_KDIR=${kernel[2]}
 VM_KCONFIG=${kernel[2]}/.config
 VM_INITRD=$initrd
+VM_ACCEL=$accel
 EOF
+    log "accelerator: $why"
+}
+
+# choose_accel: kvm where it really works, else tcg; ACCEL=kvm or tcg
+# forces one. Prints the choice, and why on stderr. A /dev/kvm that opens
+# is not enough: a paravirtual KVM without the CPU's virtualization flag
+# (vmx or svm) hangs a guest right after SeaBIOS. ACCEL_CPUINFO and
+# ACCEL_KVM_DEV stand in for /proc/cpuinfo and /dev/kvm in tests.
+choose_accel() {
+    local cpuinfo=${ACCEL_CPUINFO:-/proc/cpuinfo} dev=${ACCEL_KVM_DEV:-/dev/kvm}
+    case ${ACCEL:-} in
+    kvm | tcg) echo "$ACCEL"; echo "$ACCEL (ACCEL=$ACCEL)" >&2; return ;;
+    "") ;;
+    *) die "ACCEL=$ACCEL: write ACCEL=kvm or ACCEL=tcg" ;;
+    esac
+    if ! grep -qwE 'vmx|svm' "$cpuinfo" 2>/dev/null; then
+        echo tcg; echo "tcg (the CPU has no vmx or svm flag; ACCEL=kvm forces KVM)" >&2
+    elif [ ! -r "$dev" ] || [ ! -w "$dev" ]; then
+        echo tcg; echo "tcg (cannot open $dev read-write; ACCEL=kvm forces KVM)" >&2
+    else
+        echo kvm; echo "kvm ($dev and the CPU's virtualization flag; ACCEL=tcg forces TCG)" >&2
+    fi
 }
 
 # IOMMU configurations: those of tests/iommu-configs.txt, then the user's,
@@ -110,8 +135,33 @@ iommu_config() {
 #   VM_SLOTS   the root ports' slots on pcie.0, one per device (default
 #              7, 8, ...); slots 4 apart share an INTx line on q35
 vm_boot() {
+    local name=$1 dir=$OUT/vm/$1 rc start
+    vm_args "$@" || return 1
+    printf '%q ' "$VM_QEMU" "${VM_ARGS[@]}" >"$dir/cmdline"
+    echo >>"$dir/cmdline"
+
+    start=$SECONDS
+    rc=0
+    timeout "$VM_TIMEOUT" "$VM_QEMU" "${VM_ARGS[@]}" >"$dir/qemu.log" 2>&1 || rc=$?
+    echo $((SECONDS - start)) >"$dir/seconds"
+    if [ "$rc" -eq 124 ]; then
+        echo "guest $name: timed out after ${VM_TIMEOUT}s (console: $dir/console.log)" >&2
+        return 1
+    elif [ "$rc" -ne 0 ]; then
+        echo "guest $name: QEMU exited with $rc: $(tail -3 "$dir/qemu.log")" >&2
+        return 1
+    elif ! grep -qx 'end' "$dir/results.txt" 2>/dev/null; then
+        echo "guest $name: did not report to the end (console: $dir/console.log)" >&2
+        return 1
+    fi
+}
+
+# vm_args NAME IOMMU MODE DEVICES DEVICE_PROPS [IDLE_SECONDS]: QEMU's
+# arguments for vm_boot, in VM_ARGS; makes $OUT/vm/NAME anew. The console
+# goes to VM_CONSOLE (a -serial backend; default its console.log).
+vm_args() {
     local name=$1 iommu=$2 mode=$3 devices=$4 props=$5 idle=${6:-3}
-    local dir=$OUT/vm/$name args=() append i rc start slots config qopts kopts missing
+    local dir=$OUT/vm/$name args=() append i slots config qopts kopts missing machine=q35
     read -ra slots <<<"${VM_SLOTS:-}"
     # shellcheck disable=SC1091
     . "$OUT/env"
@@ -119,11 +169,11 @@ vm_boot() {
     mkdir -p "$dir"
     # no_timer_check: on a loaded host, TCG can miss the kernel's check that
     # the timer ticks through the (interrupt-remapped) IO-APIC, and panic.
-    append="console=ttyS0 quiet panic=-1 no_timer_check testdev.mode=$mode testdev.idle=$idle${VM_APPEND:+ $VM_APPEND}"
-    args=(-M q35 -m "${VM_MEM:-512M}" -smp 1 -nodefaults -display none -no-reboot
+    append="console=ttyS0 quiet panic=-1 no_timer_check testdev.mode=$mode testdev.idle=$idle testdev.config=$iommu${VM_APPEND:+ $VM_APPEND}"
+    args=(-m "${VM_MEM:-512M}" -smp 1 -nodefaults -display none -no-reboot
           -L /usr/share/qemu -L /usr/share/seabios
           -kernel "$VM_KERNEL" -initrd "$VM_INITRD"
-          -serial "file:$dir/console.log" -serial "file:$dir/results.txt"
+          -serial "${VM_CONSOLE:-file:$dir/console.log}" -serial "file:$dir/results.txt"
           -trace pcie_testdev_reset -trace "pcie_testdev_dma,file=$dir/trace.log")
     if ! config=$(iommu_config "$iommu"); then
         echo "guest $name: no IOMMU configuration '$iommu' (there are: $(iommu_config_names | tr '\n' ' ')); add one with CONFIG=\"NAME: QEMU OPTIONS | KERNEL OPTIONS\"" >&2
@@ -141,31 +191,21 @@ vm_boot() {
         echo "guest $name: its kernel lacks $missing (=y), which IOMMU configuration $iommu needs" >&2
         return 1
     fi
+    # KVM as the seed runs it: with an intel-iommu, the IOAPIC in QEMU.
+    if [ "${VM_ACCEL:-tcg}" = kvm ]; then
+        machine=q35,accel=kvm
+        [[ " ${qopts[*]} " != *intel-iommu* ]] || machine+=,kernel-irqchip=split
+    else
+        machine=q35,accel=tcg
+    fi
     # The IOMMU device comes first, so every PCI device is behind it.
-    args=("${qopts[@]}" "${args[@]}")
+    args=(-M "$machine" "${qopts[@]}" "${args[@]}")
     append+="${kopts:+ $kopts}"
     for ((i = 0; i < devices; i++)); do
         args+=(-device "ioh3420,id=root_port$i,bus=pcie.0,addr=$(printf %x "${slots[i]:-$((7 + i))}").0,chassis=$((i + 1))"
                -device "pcie-testdev,bus=root_port$i,id=testdev$i$props")
     done
-    args+=(-append "$append")
-    printf '%q ' "$VM_QEMU" "${args[@]}" >"$dir/cmdline"
-    echo >>"$dir/cmdline"
-
-    start=$SECONDS
-    rc=0
-    timeout "$VM_TIMEOUT" "$VM_QEMU" "${args[@]}" >"$dir/qemu.log" 2>&1 || rc=$?
-    echo $((SECONDS - start)) >"$dir/seconds"
-    if [ "$rc" -eq 124 ]; then
-        echo "guest $name: timed out after ${VM_TIMEOUT}s (console: $dir/console.log)" >&2
-        return 1
-    elif [ "$rc" -ne 0 ]; then
-        echo "guest $name: QEMU exited with $rc: $(tail -3 "$dir/qemu.log")" >&2
-        return 1
-    elif ! grep -qx 'end' "$dir/results.txt" 2>/dev/null; then
-        echo "guest $name: did not report to the end (console: $dir/console.log)" >&2
-        return 1
-    fi
+    VM_ARGS=("${args[@]}" -append "$append")
 }
 
 # vm_start NAME ARGS...: vm_boot in the background; vm_wait NAME: its status.
