@@ -21,6 +21,7 @@
 #include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/module.h"
+#include "qemu/queue.h"
 #include "qemu/timer.h"
 #include "qemu/units.h"
 #include "qapi/error.h"
@@ -123,40 +124,53 @@ struct PCIeTestdevState {
     int64_t copy_deadline;
     /* When the next aggressive copy runs. */
     int64_t aggr_deadline;
+
+    /* Waiting for a turn on the devices' shared timeline (see below). */
+    bool queued;
+    QTAILQ_ENTRY(PCIeTestdevState) turn_link;
 };
 
 /*
  * The copies of every pcie-testdev in this QEMU take turns on one timeline
  * of virtual time: each one takes TESTDEV_SHARED_COPY_NS of it, plus its
- * bytes at TESTDEV_SHARED_BYTES_PER_SEC. A copy that comes due before the
- * timeline is free waits for it. However many devices a guest has, and
- * however they chain their copies, copying then takes a bounded share of
- * each second of virtual time, the same on every host; under TCG, where the
- * virtual clock follows the host's, that bounds the main loop's time too.
+ * bytes at TESTDEV_SHARED_BYTES_PER_SEC. However many devices a guest has,
+ * and however they chain their copies, copying then takes a bounded share
+ * of each second of virtual time, the same on every host; under TCG, where
+ * the virtual clock follows the host's, that bounds the main loop's time.
+ *
+ * A device whose copy comes due while the timeline is taken, or while
+ * others wait, joins a queue; one timer hands out the turns, one copy a
+ * turn, in the order the devices came due. No device waits behind the
+ * others for ever, and a turn costs one timer however many devices wait.
  */
-static int64_t pcie_testdev_shared_free_at;
+static QTAILQ_HEAD(, PCIeTestdevState) pcie_testdev_queue =
+    QTAILQ_HEAD_INITIALIZER(pcie_testdev_queue);
+static QEMUTimer *pcie_testdev_turn_timer;
+static int64_t pcie_testdev_free_at;
 
-/* A copy of size bytes (0 if refused for its size) ran: take its turn. */
-static void pcie_testdev_charge(int64_t now, uint64_t size)
+static int64_t pcie_testdev_turn_ns(uint64_t size)
 {
-    pcie_testdev_shared_free_at = now + TESTDEV_SHARED_COPY_NS +
-        muldiv64(size, NANOSECONDS_PER_SECOND, TESTDEV_SHARED_BYTES_PER_SEC);
+    return TESTDEV_SHARED_COPY_NS +
+           muldiv64(size, NANOSECONDS_PER_SECOND, TESTDEV_SHARED_BYTES_PER_SEC);
 }
 
-/*
- * Whether a copy with this deadline may run now. One that is due but not
- * yet its turn on the shared timeline is moved to that turn.
- */
-static bool pcie_testdev_may_copy(int64_t *deadline, int64_t now)
+/* When the timeline is free, now or later. */
+static int64_t pcie_testdev_free_from(int64_t now)
 {
-    if (*deadline > now) {
-        return false;
+    /* Further ahead than any turn: the clock went back (a snapshot load). */
+    if (pcie_testdev_free_at - now >
+        pcie_testdev_turn_ns(TESTDEV_MAX_SIZE_LIMIT)) {
+        pcie_testdev_free_at = now;
     }
-    if (now < pcie_testdev_shared_free_at) {
-        *deadline = pcie_testdev_shared_free_at;
-        return false;
+    return MAX(pcie_testdev_free_at, now);
+}
+
+static void pcie_testdev_dequeue(PCIeTestdevState *s)
+{
+    if (s->queued) {
+        QTAILQ_REMOVE(&pcie_testdev_queue, s, turn_link);
+        s->queued = false;
     }
-    return true;
 }
 
 /*
@@ -371,26 +385,24 @@ static void pcie_testdev_maybe_fail(PCIeTestdevState *s)
     s->aggr_deadline = NO_DEADLINE;
 }
 
-static void pcie_testdev_timer(void *opaque)
+/*
+ * The device's turn: run one copy that is due, the doorbell's first, and
+ * take the time it costs on the timeline.
+ */
+static void pcie_testdev_take_turn(PCIeTestdevState *s, int64_t now)
 {
-    PCIeTestdevState *s = opaque;
-    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     uint32_t generation = s->generation;
     uint32_t result;
+    uint64_t size;
 
-    if (s->unrealized) {
-        return;
-    }
     /* The device may be unplugged by its own DMA: keep it until we return. */
     object_ref(OBJECT(s));
-
-    if (pcie_testdev_may_copy(&s->copy_deadline, now)) {
-        uint64_t size = s->copy_size;
-
+    if (s->copy_deadline <= now) {
+        size = s->copy_size;
         s->copy_deadline = NO_DEADLINE;
         result = pcie_testdev_copy(s, "doorbell", s->copy_src, s->copy_dst,
                                    size);
-        pcie_testdev_charge(now, size);
+        pcie_testdev_free_at = now + pcie_testdev_turn_ns(size);
         if (s->generation == generation) {
             s->result = result;
             s->status = 0;
@@ -400,14 +412,13 @@ static void pcie_testdev_timer(void *opaque)
             }
             pcie_testdev_maybe_fail(s);
         }
-    }
-    if (s->generation == generation && s->aggressive &&
-        pcie_testdev_may_copy(&s->aggr_deadline, now)) {
+    } else if (s->aggressive && s->aggr_deadline <= now) {
         pcie_testdev_force_bus_master(s);
+        size = s->size;
         result = pcie_testdev_copy(s, "aggressive", s->srcaddr, s->dstaddr,
-                                   s->size);
-        pcie_testdev_charge(now, result == TESTDEV_RESULT_BAD_SIZE ? 0
-                                                                  : s->size);
+                                   size);
+        pcie_testdev_free_at = now + pcie_testdev_turn_ns(
+            result == TESTDEV_RESULT_BAD_SIZE ? 0 : size);
         if (s->generation == generation) {
             s->aggr_deadline = pcie_testdev_next_round(s);
             pcie_testdev_maybe_fail(s);
@@ -418,6 +429,42 @@ static void pcie_testdev_timer(void *opaque)
         pcie_testdev_rearm(s);
     }
     object_unref(OBJECT(s));
+}
+
+/* A copy of the device is due: its turn now, or a place in the queue. */
+static void pcie_testdev_timer(void *opaque)
+{
+    PCIeTestdevState *s = opaque;
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    int64_t turn = pcie_testdev_free_from(now);
+
+    if (s->unrealized || s->queued) {
+        return;
+    }
+    if (turn == now && QTAILQ_EMPTY(&pcie_testdev_queue)) {
+        pcie_testdev_take_turn(s, now);
+        return;
+    }
+    s->queued = true;
+    QTAILQ_INSERT_TAIL(&pcie_testdev_queue, s, turn_link);
+    timer_mod_anticipate(pcie_testdev_turn_timer, turn);
+}
+
+/* The timeline is free: the first device in the queue takes its turn. */
+static void pcie_testdev_next_turn(void *opaque)
+{
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    int64_t turn = pcie_testdev_free_from(now);
+    PCIeTestdevState *s = QTAILQ_FIRST(&pcie_testdev_queue);
+
+    if (s && turn == now) {
+        pcie_testdev_dequeue(s);
+        pcie_testdev_take_turn(s, now);
+        turn = pcie_testdev_free_from(now);
+    }
+    if (!QTAILQ_EMPTY(&pcie_testdev_queue)) {
+        timer_mod(pcie_testdev_turn_timer, turn);
+    }
 }
 
 static void pcie_testdev_doorbell(PCIeTestdevState *s, uint64_t val)
@@ -663,6 +710,7 @@ static void pcie_testdev_reset_hold(Object *obj, ResetType type)
     s->copy_src = s->copy_dst = s->copy_size = 0;
     s->copy_irq = false;
     s->copy_deadline = NO_DEADLINE;
+    pcie_testdev_dequeue(s);
     pcie_testdev_set_aggressive(s, s->prop_aggressive);
 }
 
@@ -735,6 +783,7 @@ static void pcie_testdev_exit(PCIDevice *pdev)
     s->unrealized = true;
     s->generation++;
     timer_del(&s->timer);
+    pcie_testdev_dequeue(s);
     msi_uninit(pdev);
     if (s->aer) {
         pcie_aer_exit(pdev);
@@ -748,6 +797,10 @@ static void pcie_testdev_init(Object *obj)
     PCIeTestdevState *s = PCIE_TESTDEV(obj);
 
     timer_init_ns(&s->timer, QEMU_CLOCK_VIRTUAL, pcie_testdev_timer, s);
+    if (!pcie_testdev_turn_timer) {
+        pcie_testdev_turn_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL,
+                                               pcie_testdev_next_turn, NULL);
+    }
 }
 
 static void pcie_testdev_finalize(Object *obj)
@@ -755,6 +808,7 @@ static void pcie_testdev_finalize(Object *obj)
     PCIeTestdevState *s = PCIE_TESTDEV(obj);
 
     timer_del(&s->timer);
+    pcie_testdev_dequeue(s);
     g_free(s->bounce);
 }
 

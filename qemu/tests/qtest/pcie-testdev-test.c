@@ -1219,13 +1219,15 @@ static void test_two_devices_ping_pong(void)
 }
 
 /*
- * Four devices in aggressive mode, each copying 1 MiB every millisecond,
- * ask for 4 GiB/s: together they get TESTDEV_SHARED_BYTES_PER_SEC of
- * virtual time, in turns, and each its share.
+ * Four devices in aggressive mode, each copying about 1 MiB every
+ * millisecond, ask for 4 GiB/s: together they get
+ * TESTDEV_SHARED_BYTES_PER_SEC of virtual time, in turns, and each its
+ * share. Each copy's turn is exactly 500 us: turns that divide the period
+ * once let two devices take every turn and starve the other two.
  */
 static void test_shared_budget(void)
 {
-    const uint64_t size = 1 * MiB;
+    const uint64_t size = 1052267;
     const int64_t span = 100 * MS;
     uint64_t turn = TESTDEV_SHARED_COPY_NS +
         size * 1000 * MS / TESTDEV_SHARED_BYTES_PER_SEC;
@@ -1240,11 +1242,12 @@ static void test_shared_budget(void)
     g_string_append_printf(cmd, "-m %llu", RAM_SIZE >> 20);
     for (i = 0; i < 4; i++) {
         g_string_append_printf(cmd, " -device pcie-testdev,addr=%02x.0,"
-                               "aggressive=on,srcaddr=0x%llx,"
+                               "max_transfer_size=2M,aggressive=on,"
+                               "srcaddr=0x%llx,"
                                "dstaddr=0x%llx,size=0x%" PRIx64
                                ",aggression_delay_ms=1", 4 + i,
-                               SRC_BUF + i * 2 * MiB,
-                               SRC_BUF + (i * 2 + 1) * MiB, size);
+                               SRC_BUF + i * 4 * MiB,
+                               SRC_BUF + (i * 4 + 2) * MiB, size);
     }
     qts = qtest_init(cmd->str);
     g_string_free(cmd, true);
@@ -1261,7 +1264,7 @@ static void test_shared_budget(void)
         total += each[i];
         g_free(dev);
     }
-    g_test_message("shared budget: %" PRIu64 " copies of 1 MiB in 100 ms "
+    g_test_message("shared budget: %" PRIu64 " copies of ~1 MiB in 100 ms "
                    "(%" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ")",
                    total, each[0], each[1], each[2], each[3]);
     /* Back to back on the timeline from the first round, 1 ms in. */
@@ -1272,6 +1275,41 @@ static void test_shared_budget(void)
     }
     qpci_free_pc(bus);
     qtest_quit(qts);
+}
+
+/*
+ * An aggressive device whose every turn on the timeline is exactly its
+ * period (1 ms) asks for all of it; a doorbell copy on another device still
+ * gets the next turn.
+ */
+static void test_shared_budget_no_starving(void)
+{
+    Testdev a;
+    QPCIDevice *dev;
+    QPCIBar bar;
+    int i;
+
+    testdev_start(&a, true, " -device pcie-testdev,addr=05.0,"
+                  "max_transfer_size=4M,aggressive=on,srcaddr=0x1000000,"
+                  "dstaddr=0x2000000,size=2126009,aggression_delay_ms=1");
+    qtest_clock_step(a.qts, 10 * MS);
+    fill(&a, SRC_BUF, 0x31, 64);
+    fill(&a, DST_BUF, 0x00, 64);
+    ring(&a, 64, TESTDEV_DOORBELL_START);
+    for (i = 0; i < 100 && rd(&a, TESTDEV_REG_STATUS); i++) {
+        qtest_clock_step(a.qts, 100 * 1000);
+    }
+    g_test_message("no-starving: the doorbell copy ran after %d00 us", i);
+    g_assert_cmpint(i, <=, 11);
+    assert_filled(&a, DST_BUF, 0x31, 64);
+
+    /* The aggressive device kept copying all along. */
+    dev = qpci_device_find(a.bus, QPCI_DEVFN(5, 0));
+    bar = qpci_iomap(dev, TESTDEV_BAR, NULL);
+    qpci_device_enable(dev);
+    g_assert_cmpuint(qpci_io_readq(dev, bar, TESTDEV_REG_COPIES), >=, 9);
+    g_free(dev);
+    testdev_stop(&a);
 }
 
 /*
@@ -2127,6 +2165,8 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/two-devices/ping-pong",
                    test_two_devices_ping_pong);
     qtest_add_func("/pcie-testdev/shared-budget", test_shared_budget);
+    qtest_add_func("/pcie-testdev/shared-budget/no-starving",
+                   test_shared_budget_no_starving);
     qtest_add_func("/pcie-testdev/fail-after-copies",
                    test_fail_after_copies);
     qtest_add_func("/pcie-testdev/aer", test_aer);
