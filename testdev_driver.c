@@ -112,7 +112,8 @@ struct testdev {
 	 * until the device is idle, which the next copy waits for.
 	 */
 	bool stale_copy;
-	bool was_master;	/* bus mastering, before a function reset */
+	/* A user turned bus mastering off (SET_MASTER 0); under lock. */
+	bool user_master_off;
 	/*
 	 * The original fork's device: no RESULT (judge by data), no
 	 * interrupt, 4-byte accesses only, and only the low 32 bits of an
@@ -187,6 +188,12 @@ static irqreturn_t testdev_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
+/* A function reset or PCIe error recovery is under way. */
+static bool testdev_resetting(struct testdev *td)
+{
+	return READ_ONCE(td->resetting) || pci_channel_offline(td->pdev);
+}
+
 /*
  * Poll STATUS until idle; the wait can be killed, ends on removal, and on
  * system suspend, whose freezer cannot stop a task sleeping here: the copy
@@ -201,6 +208,12 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 		*status = testdev_rd(td, TESTDEV_REG_STATUS);
 		if (testdev_dead(td, *status))
 			return -ENODEV;
+		/*
+		 * Checked after STATUS: a reset under way (a PCIe error's link
+		 * reset) makes the device read idle without having copied.
+		 */
+		if (testdev_resetting(td))
+			return -EIO;
 		if (!(*status & TESTDEV_STATUS_BUSY))
 			return 0;
 		if (time_after(jiffies, deadline))
@@ -209,8 +222,6 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 			return -EINTR;
 		if (READ_ONCE(td->gone))
 			return -ENODEV;
-		if (READ_ONCE(td->resetting))
-			return -EIO;
 		usleep_range(TESTDEV_POLL_US, 2 * TESTDEV_POLL_US);
 	}
 }
@@ -291,7 +302,12 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 		pci_set_master(td->pdev);
 		td->stale_copy = false;
 	}
-	if (testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
+	out->status = testdev_rd(td, TESTDEV_REG_STATUS);
+	if (testdev_dead(td, out->status)) {
+		ret = -ENODEV;
+		goto unlock;
+	}
+	if (out->status & TESTDEV_STATUS_BUSY) {
 		ret = -EBUSY;
 		goto unlock;
 	}
@@ -336,6 +352,11 @@ static int testdev_copy(struct testdev *td, u64 src, u64 dst, u64 len,
 	}
 	out->result = td->original ? TESTDEV_RESULT_NONE :
 		      testdev_rd(td, TESTDEV_REG_RESULT);
+	/* Read during a reset, RESULT says nothing of this copy. */
+	if (testdev_resetting(td)) {
+		ret = -EIO;
+		goto unlock;
+	}
 	testdev_clear_addrs(td);
 	/* The device's writes must be seen before the buffers are read. */
 	dma_rmb();
@@ -579,6 +600,8 @@ static int testdev_ioc_info(struct testdev *td, struct testdev_info *info)
 	info->version = TESTDEV_IOCTL_VERSION;
 	info->max_size = td->max_size;
 	info->copies = testdev_rd(td, TESTDEV_REG_COPIES);
+	if (testdev_dead(td, info->copies))
+		return -ENODEV;
 	info->faults = testdev_rd(td, TESTDEV_REG_FAULTS);
 	info->irq = td->irq;
 	return 0;
@@ -823,18 +846,24 @@ static void testdev_ioc_rogue(struct testdev *td, struct testdev_rogue *req)
 
 static int testdev_ioc_master(struct testdev *td, struct testdev_master *req)
 {
+	u64 status;
 	int ret = 0;
 
 	if (req->enable > 1)
 		return -EINVAL;
 	if (mutex_lock_interruptible(&td->lock))
 		return -ERESTARTSYS;	/* as in testdev_copy() */
-	/* A copy that timed out must not get bus mastering back. */
-	if (req->enable &&
-	    testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY) {
+	status = testdev_rd(td, TESTDEV_REG_STATUS);
+	if (testdev_dead(td, status)) {
+		ret = -ENODEV;
+	} else if (testdev_resetting(td)) {
+		ret = -EIO;	/* the reset decides, as for copies */
+	} else if (req->enable && status & TESTDEV_STATUS_BUSY) {
+		/* A copy that timed out must not get bus mastering back. */
 		ret = -EBUSY;
 	} else {
 		/* The user's choice, over the wait for an earlier copy. */
+		td->user_master_off = !req->enable;
 		td->stale_copy = false;
 		if (req->enable)
 			pci_set_master(td->pdev);
@@ -1176,6 +1205,9 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return dev_err_probe(dev, ret, "cannot map BAR%d\n", TESTDEV_BAR);
 	td->regs = pcim_iomap_table(pdev)[TESTDEV_BAR];
+	/* Gone, or failed: nothing here to drive, nor any rogue to stop. */
+	if (readl(td->regs + TESTDEV_REG_STATUS) == U32_MAX)
+		return dev_err_probe(dev, -ENODEV, "device reads all ones\n");
 
 	/*
 	 * The original fork's device reads 0 where it has no register, such
@@ -1204,8 +1236,6 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	 * than wait here, leave bus mastering off, and the first copy waits.
 	 */
 	status = testdev_rd(td, TESTDEV_REG_STATUS);
-	if (testdev_dead(td, status))
-		return dev_err_probe(dev, -ENODEV, "device reads all ones\n");
 	if (status & TESTDEV_STATUS_BUSY) {
 		td->stale_copy = true;
 		dev_info(dev, "a copy an earlier binding left is pending: bus mastering off until it ends\n");
@@ -1257,16 +1287,32 @@ static void testdev_reset_prepare(struct pci_dev *pdev)
 {
 	struct testdev *td = pci_get_drvdata(pdev);
 
-	/*
-	 * Before the waiting copy ends: it turns bus mastering off, but the
-	 * reset cancels it, so reset_done may turn it back on.
-	 */
-	td->was_master = pdev->is_busmaster;
 	WRITE_ONCE(td->resetting, true);
 	wake_up(&td->wait);
 	/* Held until reset_done: a waiting copy ends at once with -EIO. */
 	mutex_lock(&td->lock);
 	testdev_quiesce(td);
+}
+
+/*
+ * Bus mastering after a reset, which cancelled any copy a waiter abandoned
+ * (that is why it was off): on, unless a user turned it off. If a copy is
+ * still pending (a PCIe error that reset nothing), the next copy waits for
+ * it to end, then turns bus mastering on.
+ */
+static void testdev_master_after_reset(struct testdev *td)
+{
+	u64 status = testdev_rd(td, TESTDEV_REG_STATUS);
+
+	td->stale_copy = false;
+	if (td->user_master_off || testdev_dead(td, status)) {
+		pci_clear_master(td->pdev);
+	} else if (status & TESTDEV_STATUS_BUSY) {
+		pci_clear_master(td->pdev);
+		td->stale_copy = true;
+	} else {
+		pci_set_master(td->pdev);
+	}
 }
 
 static void testdev_reset_done(struct pci_dev *pdev)
@@ -1279,12 +1325,7 @@ static void testdev_reset_done(struct pci_dev *pdev)
 	 */
 	testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
 	testdev_quiesce(td);
-	/* Bus mastering as it was: off if a user or a dead copy turned it off. */
-	if (td->was_master &&
-	    !(testdev_rd(td, TESTDEV_REG_STATUS) & TESTDEV_STATUS_BUSY))
-		pci_set_master(pdev);
-	else
-		pci_clear_master(pdev);
+	testdev_master_after_reset(td);
 	WRITE_ONCE(td->resetting, false);
 	mutex_unlock(&td->lock);
 }
@@ -1302,7 +1343,6 @@ static pci_ers_result_t testdev_error_detected(struct pci_dev *pdev,
 
 	WRITE_ONCE(td->resetting, true);
 	wake_up(&td->wait);
-	td->was_master = pdev->is_busmaster;
 	if (state == pci_channel_io_perm_failure)
 		return PCI_ERS_RESULT_DISCONNECT;
 	return PCI_ERS_RESULT_NEED_RESET;
@@ -1320,14 +1360,12 @@ static pci_ers_result_t testdev_slot_reset(struct pci_dev *pdev)
 	pci_restore_state(pdev);
 	pci_save_state(pdev);
 	mutex_lock(&td->lock);
-	testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
-	testdev_quiesce(td);
 	status = testdev_rd(td, TESTDEV_REG_STATUS);
-	if (td->was_master && !testdev_dead(td, status) &&
-	    !(status & TESTDEV_STATUS_BUSY))
-		pci_set_master(pdev);
-	else
-		pci_clear_master(pdev);
+	if (!testdev_dead(td, status)) {
+		testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
+		testdev_quiesce(td);
+	}
+	testdev_master_after_reset(td);
 	mutex_unlock(&td->lock);
 	return testdev_dead(td, status) ? PCI_ERS_RESULT_DISCONNECT :
 					  PCI_ERS_RESULT_RECOVERED;
