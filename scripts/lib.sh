@@ -34,10 +34,10 @@ need_pkgs() {
     [ ${#missing[@]} -eq 0 ] && return 0
     log "installing ${missing[*]}"
     apt_private update
-    as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get "${APT_OPTS[@]}" install -y -q --no-install-recommends \
-        "${missing[@]}" >"$CACHE/apt-install.log" 2>&1 ||
-        { tail -20 "$CACHE/apt-install.log" >&2; die "apt-get install ${missing[*]} failed"; }
+    RUN_HINT="check that this machine's apt sources answer (apt-get update), or install them yourself" \
+        run_logged "$CACHE/apt-install.log" "apt-get install ${missing[*]}" \
+        as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get "${APT_OPTS[@]}" install -y -q --no-install-recommends "${missing[@]}"
 }
 
 # A private apt configuration built from the machine's own Debian sources;
@@ -168,25 +168,40 @@ hash_files() {
     done | sha256sum | cut -c1-16
 }
 
-# Run a command with its output in a log file, printing a progress line
-# every 30 s so long steps are visibly alive; on failure show the log's end.
+# run_logged LOGFILE WHAT COMMAND...: run COMMAND with its output in
+# LOGFILE, showing that it is alive and how far along: on a terminal one
+# line, redrawn every 2 s ("==> ninja: 812/1440, 95 s"); elsewhere (CI
+# logs) a line every 30 s. Then the time it took; on failure, the log's
+# end, its name, and RUN_HINT (set it for the call: the likely fix).
 run_logged() {
-    local logfile=$1 what=$2 start last pid rc
+    local logfile=$1 what=$2 start=$SECONDS last=$SECONDS every=30 tty=false pid rc step
     shift 2
-    start=$SECONDS last=$SECONDS
+    if [ -t 2 ]; then
+        tty=true every=2
+    fi
     "$@" >"$logfile" 2>&1 &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
         sleep 1
-        if (( SECONDS - last >= 30 )); then
+        if (( SECONDS - last >= every )); then
             last=$SECONDS
-            log "$what: $(( SECONDS - start ))s $(tail -c 2000 "$logfile" | tr '\r' '\n' | grep -o '^\[[0-9]*/[0-9]*\]' | tail -1)"
+            step=$(tail -c 2000 "$logfile" | tr '\r' '\n' | grep -o '^\[[0-9]*/[0-9]*\]' | tail -1 | tr -d '[]')
+            if $tty; then
+                printf '\r==> %s: %s%d s ' "$what" "${step:+$step, }" $((SECONDS - start)) >&2
+            else
+                log "$what: ${step:+$step, }$((SECONDS - start)) s"
+            fi
         fi
     done
+    if $tty; then
+        printf '\r\033[K' >&2
+    fi
     rc=0
     wait "$pid" || rc=$?
     if [ "$rc" -ne 0 ]; then
         tail -40 "$logfile" >&2
-        die "$what failed (exit $rc); full log: $logfile"
+        die "$what failed (exit $rc) after $((SECONDS - start)) s; full log: $logfile${RUN_HINT:+
+hint: $RUN_HINT}"
     fi
+    log "$what: done in $((SECONDS - start)) s"
 }
