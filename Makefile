@@ -74,5 +74,9 @@ qemu-series:
 qemu:
 	scripts/build-qemu
 
-.PHONY: all module tools clean demo demo-debian13 shell audit check check-asan check-newest fuzz qemu qemu-series
+# The targets, and the variables the Makefile and the scripts read.
+help:
+	@scripts/help
+
+.PHONY: all module tools clean demo demo-debian13 shell audit check check-asan check-newest fuzz qemu qemu-series help
 endif

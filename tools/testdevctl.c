@@ -7,6 +7,7 @@
  *                                         one copy between two buffers
  *                                         (SRC, DST: dma | phys | ADDR)
  *   testdevctl audit [--ktap|--json]      what the IOMMU blocks, per device
+ *   testdevctl audit --legend             what the audit's words mean
  *   testdevctl check-ioctls [DEV]         the driver refuses bad arguments
  *   testdevctl check-remove [DEV]         killing a copy, unbinding the driver
  *                                         and removing the device under an
@@ -18,6 +19,7 @@
  *   testdevctl aer-inject BDF nonfatal|fatal
  *                                         report a PCIe error for the device
  *                                         (the kernel's aer_inject module)
+ *   testdevctl --help                     all this, and the exit codes
  *
  * The audit runs each scenario on every device it finds, tells the IOMMU
  * configuration from sysfs, and prints scenario, expected, observed and
@@ -122,13 +124,18 @@ static void buf_io(int fd, unsigned long cmd, struct buf *b, uint64_t off,
 		die("buffer %u I/O: %s", b->id, strerror(errno));
 }
 
+/* len bytes at off, a page at a time. */
 static void buf_fill(int fd, struct buf *b, uint64_t off, int byte,
 		     uint64_t len)
 {
 	uint8_t data[PAGE];
+	uint64_t n;
 
-	memset(data, byte, len);
-	buf_io(fd, TESTDEV_IOC_BUF_WRITE, b, off, data, len);
+	memset(data, byte, len < PAGE ? len : PAGE);
+	for (; len; off += n, len -= n) {
+		n = len < PAGE ? len : PAGE;
+		buf_io(fd, TESTDEV_IOC_BUF_WRITE, b, off, data, n);
+	}
 }
 
 /* 1 if len bytes at off all hold byte. */
@@ -136,12 +143,15 @@ static int buf_holds(int fd, struct buf *b, uint64_t off, int byte,
 		     uint64_t len)
 {
 	uint8_t data[PAGE];
-	uint64_t i;
+	uint64_t i, n;
 
-	buf_io(fd, TESTDEV_IOC_BUF_READ, b, off, data, len);
-	for (i = 0; i < len; i++)
-		if (data[i] != byte)
-			return 0;
+	for (; len; off += n, len -= n) {
+		n = len < PAGE ? len : PAGE;
+		buf_io(fd, TESTDEV_IOC_BUF_READ, b, off, data, n);
+		for (i = 0; i < n; i++)
+			if (data[i] != byte)
+				return 0;
+	}
 	return 1;
 }
 
@@ -582,18 +592,6 @@ static const char *expected(const struct scenario *s,
 	return cfg->translated ? s->translated : s->untranslated;
 }
 
-static int open_dev(const char *name)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/dev/%s", name);
-	fd = open(path, O_RDWR);
-	if (fd < 0)
-		die("%s: %s", path, strerror(errno));
-	return fd;
-}
-
 /* The misc names of every device, sorted. */
 static int list_devices(char names[][32], int max)
 {
@@ -618,6 +616,77 @@ static int list_devices(char names[][32], int max)
 			}
 	return n;
 }
+
+#define NO_DEVICE "no pcie-testdev device bound (is testdev_driver loaded?)"
+
+/* After a device could not be opened: which ones are there instead. */
+static const char *bound_hint(void)
+{
+	static char hint[256];
+	char names[16][32];
+	int n = list_devices(names, 16), i;
+	size_t used;
+
+	if (!n)
+		return NO_DEVICE;
+	used = snprintf(hint, sizeof(hint), "the devices bound are");
+	for (i = 0; i < n && used < sizeof(hint); i++)
+		used += snprintf(hint + used, sizeof(hint) - used, " %s",
+				 names[i]);
+	return hint;
+}
+
+/* DEV: pcie-testdevN, or /dev/pcie-testdevN. */
+static int open_dev(const char *name)
+{
+	char path[64];
+	int fd, err;
+
+	if (!strncmp(name, "/dev/", 5))
+		name += 5;
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	fd = open(path, O_RDWR);
+	if (fd < 0) {
+		err = errno;
+		if (err == ENOENT || err == ENODEV || err == ENXIO)
+			die("%s: %s; %s", path, strerror(err), bound_hint());
+		die("%s: %s", path, strerror(err));
+	}
+	return fd;
+}
+
+/*
+ * Every word the audit's table can show (here, in make audit's table and
+ * in make check's), and the IOMMU domains.
+ */
+static const char audit_legend[] =
+"observed: what a scenario's copy did, by RESULT and the data together\n"
+"  allowed       it landed: RESULT ok, the destination holds the source\n"
+"  blocked       it faulted (src-fault, dst-fault), the destination untouched\n"
+"  leaks         bytes beside a 64-byte mapping came out (the rest of its page)\n"
+"  leaks-bounce  bytes past a bounced mapping came out: the swiotlb pool,\n"
+"                other mappings' data\n"
+"  bounced       the device wrote a swiotlb bounce buffer, never copied back\n"
+"  lands-early   a rogue device's DMA landed until the kernel turned\n"
+"                translation on, then faulted\n"
+"  idle          the rogue device made no copy before the driver stopped it\n"
+"  inconsistent  RESULT and the data disagree (ok without the source's bytes,\n"
+"                or a fault with the destination changed)\n"
+"  error         the driver refused the copy (the ioctl failed), or the copy\n"
+"                a scenario starts with did not land\n"
+"  skip          the scenario could not run (rogue-before-driver: the device\n"
+"                was not in aggressive mode); testdevctl shows - and SKIP\n"
+"  missing       make audit, make check: the guest did not report it\n"
+"  X!(Y)         make audit: observed X where tests/audit-expected.txt says Y\n"
+"verdict: PASS when observed is expected, FAIL when not, SKIP when not run\n"
+"domain: the kernel's IOMMU domain for the device (iommu_group/type)\n"
+"  DMA-FQ        translated, lazy invalidation: unmapped IOVAs leave the IOTLB\n"
+"                in batches (the flush queue), so a stale handle lands for\n"
+"                some ms more\n"
+"  DMA           translated, strict invalidation: each unmap flushes at once\n"
+"  identity      the IOMMU passes DMA through untranslated (iommu=pt)\n"
+"  blocked       the IOMMU refuses all the device's DMA\n"
+"  none          no IOMMU translates for the device (none, or turned off)\n";
 
 enum format { TABLE, KTAP, JSON };
 
@@ -695,7 +764,7 @@ static int audit(enum format fmt)
 
 	ndev = list_devices(names, 16);
 	if (!ndev)
-		die("no /dev/pcie-testdev*: is testdev_driver loaded?");
+		die(NO_DEVICE);
 	if (fmt == KTAP)
 		printf("KTAP version 1\n1..%d\n", ndev * count);
 	if (fmt == JSON)
@@ -730,8 +799,8 @@ static int audit(enum format fmt)
 	if (fmt == JSON)
 		printf("\n]\n");
 	else if (fmt == TABLE)
-		printf("%d passed, %d failed, %d skipped\n",
-		       test - failed - skipped, failed, skipped);
+		printf("%d passed, %d failed, %d skipped\n\n%s",
+		       test - failed - skipped, failed, skipped, audit_legend);
 	return failed ? 1 : 0;
 }
 
@@ -741,6 +810,8 @@ static int info(void)
 	int n, i;
 
 	n = list_devices(names, 16);
+	if (!n)
+		die(NO_DEVICE);
 	for (i = 0; i < n; i++) {
 		struct testdev_info inf = { .argsz = sizeof(inf) };
 		struct iommu_cfg cfg;
@@ -766,25 +837,41 @@ static int info(void)
 	return 0;
 }
 
-/* A whole argument as a number (decimal, 0x hex or 0 octal), or die. */
-static uint64_t parse_u64(const char *what, const char *arg)
+/* A whole argument as a number (decimal, 0x hex or 0 octal): 0 if it is. */
+static int to_u64(const char *arg, uint64_t *v)
 {
-	unsigned long long v;
 	char *end;
 
 	errno = 0;
-	v = strtoull(arg, &end, 0);
-	if (!isdigit((unsigned char)arg[0]) || errno || *end)
+	*v = strtoull(arg, &end, 0);
+	return !isdigit((unsigned char)arg[0]) || errno || *end ? -1 : 0;
+}
+
+/* A number, or die. */
+static uint64_t parse_u64(const char *what, const char *arg)
+{
+	uint64_t v;
+
+	if (to_u64(arg, &v))
 		die("%s: '%s' is not a number", what, arg);
 	return v;
 }
 
 /*
+ * The largest coherent buffer the driver allocates (its TESTDEV_MAX_COHERENT),
+ * whatever the device's MAX_SIZE.
+ */
+#define COPY_MAX_COHERENT	(4ULL << 20)
+
+/*
  * testdevctl copy [--fill BYTE] SRC DST SIZE [DEV]: SRC, DST are dma, phys
- * or an address; the source buffer holds BYTE (0x5a unless told).
+ * or an address; the source buffer holds BYTE (0x5a unless told). The two
+ * buffers are coherent ones of SIZE bytes, so SIZE goes up to the device's
+ * MAX_SIZE, or the driver's limit for a coherent buffer where that is less.
  */
 static int copy_cmd(int argc, char **argv)
 {
+	struct testdev_info inf = { .argsz = sizeof(inf) };
 	struct testdev_addr a[2];
 	struct testdev_copy c;
 	uint32_t mode[2];
@@ -792,7 +879,7 @@ static int copy_cmd(int argc, char **argv)
 	int fd, i, ret, fill = SRC_FILL;
 	const char *dev;
 	struct buf b[2];
-	uint64_t size;
+	uint64_t size, max;
 
 	if (argc >= 2 && !strcmp(argv[0], "--fill")) {
 		fill = parse_u64("BYTE", argv[1]);
@@ -810,20 +897,29 @@ static int copy_cmd(int argc, char **argv)
 			mode[i] = TESTDEV_ADDR_DMA;
 		} else if (!strcmp(argv[i], "phys")) {
 			mode[i] = TESTDEV_ADDR_PHYS;
-		} else {
+		} else if (!to_u64(argv[i], &raw[i])) {
 			mode[i] = TESTDEV_ADDR_RAW;
-			raw[i] = parse_u64(i ? "DST" : "SRC", argv[i]);
+		} else {
+			die("%s: '%s' is not dma (a buffer's DMA handle), phys (its CPU physical address) or a bus address (a number: 0x1000000, 16777216)",
+			    i ? "DST" : "SRC", argv[i]);
 		}
 	}
 	size = parse_u64("SIZE", argv[2]);
-	if (!size || size > PAGE)
-		die("SIZE must be 1 to %d", PAGE);
 	fd = open_dev(dev);
+	/* As the copy itself would, on a device that is gone. */
+	if (ioctl(fd, TESTDEV_IOC_INFO, &inf))
+		die("copy: %s", strerror(errno));
+	max = inf.max_size < COPY_MAX_COHERENT ? inf.max_size : COPY_MAX_COHERENT;
+	if (!size || size > max)
+		die("SIZE must be 1 to %llu (%s)", (unsigned long long)max,
+		    max < inf.max_size ?
+		    "the largest coherent buffer the driver allocates" :
+		    "the device's MAX_SIZE");
 	for (i = 0; i < 2; i++) {
-		ret = buf_alloc(fd, &b[i], TESTDEV_BUF_COHERENT, 0, PAGE, 0);
+		ret = buf_alloc(fd, &b[i], TESTDEV_BUF_COHERENT, 0, size, 0);
 		if (ret)
 			die("allocating a buffer: %s", strerror(-ret));
-		buf_fill(fd, &b[i], 0, i ? DST_FILL : fill, PAGE);
+		buf_fill(fd, &b[i], 0, i ? DST_FILL : fill, size);
 		a[i] = mode[i] == TESTDEV_ADDR_RAW ?
 		       addr_of(mode[i], NULL, raw[i]) : addr_of(mode[i], &b[i], 0);
 	}
@@ -1648,8 +1744,55 @@ static int aer_inject(const char *bdf, const char *kind)
 	return 0;
 }
 
+static const char usage_line[] =
+"usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] | audit [--ktap|--json|--legend] |\n"
+"                  check-ioctls [DEV] | check-remove [DEV] | check-driver [DEV] | ring BDF |\n"
+"                  aer-inject BDF nonfatal|fatal | --help\n";
+
+static const char help_text[] =
+"Drives pcie-testdev devices through /dev/pcie-testdevN, which testdev_driver\n"
+"makes for each device it binds. DEV is pcie-testdev0 unless given.\n"
+"\n"
+"  info              every bound device: MAX_SIZE, COPIES, FAULTS, whether\n"
+"                    copies end by interrupt, the IOMMU and its domain\n"
+"  copy [--fill BYTE] SRC DST SIZE [DEV]\n"
+"                    one copy of SIZE bytes between two coherent buffers; SRC\n"
+"                    and DST are each dma (the buffer's DMA handle), phys (its\n"
+"                    CPU physical address) or a bus address (0x1000000);\n"
+"                    SIZE is 1 to the device's MAX_SIZE (at most 4 MiB, the\n"
+"                    largest coherent buffer the driver allocates); the source\n"
+"                    holds BYTE (0x5a unless told), the destination 0xc3\n"
+"  audit [--ktap|--json]\n"
+"                    the DMA protection scenarios on every device: expected,\n"
+"                    observed and verdict, then what the words mean\n"
+"  audit --legend    only what the words mean\n"
+"  check-ioctls [DEV]\n"
+"                    the driver's answers to bad ioctl arguments (KTAP)\n"
+"  check-remove [DEV]\n"
+"                    kill a copier; unbind and remove the device under an\n"
+"                    open file (needs busy_delay_ms=2000 on the device)\n"
+"  check-driver [DEV]\n"
+"                    DMA-API rules, an unprivileged user (uid 1000), unbind\n"
+"                    while an ioctl waits on a userfaultfd page (KTAP)\n"
+"  ring BDF          start a 64-byte copy on an unbound device, through its BAR\n"
+"  aer-inject BDF nonfatal|fatal\n"
+"                    report a PCIe error for the device through the kernel's\n"
+"                    aer_inject module (the device needs aer=on)\n"
+"  --help            this\n"
+"\n"
+"exit status:\n"
+"  0  done: the copy landed (RESULT ok), every verdict or test passed\n"
+"  1  the copy did not land (a fault), or a verdict or test failed\n"
+"  2  a bad command line, no such device, or an error from the driver or the\n"
+"     system (the message says which)\n";
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+			  !strcmp(argv[1], "help"))) {
+		printf("%s\n%s", usage_line, help_text);
+		return 0;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "info"))
 		return info();
 	if (argc >= 2 && !strcmp(argv[1], "copy"))
@@ -1671,9 +1814,12 @@ int main(int argc, char **argv)
 			return audit(KTAP);
 		if (!strcmp(argv[2], "--json"))
 			return audit(JSON);
+		if (!strcmp(argv[2], "--legend")) {
+			fputs(audit_legend, stdout);
+			return 0;
+		}
 	}
-	fprintf(stderr, "usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] | audit [--ktap|--json] |\n"
-		"                  check-ioctls [DEV] | check-remove [DEV] | check-driver [DEV] | ring BDF |\n"
-		"                  aer-inject BDF nonfatal|fatal\n");
+	fprintf(stderr, "%stestdevctl --help: what each command does, and the exit codes\n",
+		usage_line);
 	return 2;
 }
