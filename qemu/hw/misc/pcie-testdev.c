@@ -861,6 +861,12 @@ static int pcie_testdev_post_load(void *opaque, int version_id)
     if (s->aggressive) {
         s->aggr_deadline = MIN(s->aggr_deadline, latest);
     }
+    /*
+     * A snapshot load may have taken the clock back: the timeline is
+     * free from now.
+     */
+    pcie_testdev_free_at = MIN(pcie_testdev_free_at,
+                               qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
     pcie_testdev_update_intx(s);
     pcie_testdev_rearm(s);
     return 0;

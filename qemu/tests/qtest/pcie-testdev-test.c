@@ -1313,6 +1313,53 @@ static void test_shared_budget_no_starving(void)
 }
 
 /*
+ * A device unplugged, and then every device reset, while they wait in the
+ * timeline's queue: the others go on taking turns.
+ */
+static void test_shared_budget_unplug_queued(void)
+{
+    GString *cmd = g_string_new("-M pc -nodefaults -m 128");
+    uint64_t before, after;
+    QTestState *qts;
+    QPCIBus *bus;
+    QPCIDevice *dev;
+    QPCIBar bar;
+    int i;
+
+    /* Five devices whose turns take 2.5 ms of each 1 ms: always a queue. */
+    for (i = 0; i < 5; i++) {
+        g_string_append_printf(cmd, " -device pcie-testdev,id=td%d,"
+                               "bus=pci.0,addr=%02x.0,max_transfer_size=2M,"
+                               "aggressive=on,aggression_delay_ms=1,"
+                               "srcaddr=0x%llx,dstaddr=0x%llx,size=1052267",
+                               i, 4 + i, SRC_BUF + i * 4 * MiB,
+                               SRC_BUF + (i * 4 + 2) * MiB);
+    }
+    qts = qtest_init(cmd->str);
+    g_string_free(cmd, true);
+    bus = qpci_new_pc(qts, NULL);
+    dev = qpci_device_find(bus, QPCI_DEVFN(5, 0));
+    bar = qpci_iomap(dev, TESTDEV_BAR, NULL);
+    qpci_device_enable(dev);
+    qtest_clock_step(qts, 20 * MS);
+
+    qpci_unplug_acpi_device_test(qts, "td0", 4);
+    before = qpci_io_readq(dev, bar, TESTDEV_REG_COPIES);
+    qtest_clock_step(qts, 50 * MS);
+    after = qpci_io_readq(dev, bar, TESTDEV_REG_COPIES);
+    /* Four devices share 100 turns now. */
+    g_assert_cmpuint(after - before, >=, 20);
+
+    qtest_qmp_assert_success(qts, "{ 'execute': 'system_reset' }");
+    qtest_qmp_eventwait(qts, "RESET");
+    qtest_clock_step(qts, 50 * MS);
+    qtest_qmp_assert_success(qts, "{ 'execute': 'query-status' }");
+    g_free(dev);
+    qpci_free_pc(bus);
+    qtest_quit(qts);
+}
+
+/*
  * x-fail-after-copies: the device fails as one that fell off the bus with
  * its interrupt line stuck, until a reset.
  */
@@ -2167,6 +2214,8 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/shared-budget", test_shared_budget);
     qtest_add_func("/pcie-testdev/shared-budget/no-starving",
                    test_shared_budget_no_starving);
+    qtest_add_func("/pcie-testdev/shared-budget/unplug-queued",
+                   test_shared_budget_unplug_queued);
     qtest_add_func("/pcie-testdev/fail-after-copies",
                    test_fail_after_copies);
     qtest_add_func("/pcie-testdev/aer", test_aer);
