@@ -114,6 +114,8 @@ struct testdev {
 	bool stale_copy;
 	/* A user turned bus mastering off (SET_MASTER 0); under lock. */
 	bool user_master_off;
+	/* error_detected found the link frozen: its reset loses the config. */
+	bool frozen;
 	/*
 	 * The original fork's device: no RESULT (judge by data), no
 	 * interrupt, 4-byte accesses only, and only the low 32 bits of an
@@ -856,7 +858,7 @@ static int testdev_ioc_master(struct testdev *td, struct testdev_master *req)
 	status = testdev_rd(td, TESTDEV_REG_STATUS);
 	if (testdev_dead(td, status)) {
 		ret = -ENODEV;
-	} else if (testdev_resetting(td)) {
+	} else if (req->enable && testdev_resetting(td)) {
 		ret = -EIO;	/* the reset decides, as for copies */
 	} else if (req->enable && status & TESTDEV_STATUS_BUSY) {
 		/* A copy that timed out must not get bus mastering back. */
@@ -1342,6 +1344,7 @@ static pci_ers_result_t testdev_error_detected(struct pci_dev *pdev,
 	struct testdev *td = pci_get_drvdata(pdev);
 
 	WRITE_ONCE(td->resetting, true);
+	td->frozen = state == pci_channel_io_frozen;
 	wake_up(&td->wait);
 	if (state == pci_channel_io_perm_failure)
 		return PCI_ERS_RESULT_DISCONNECT;
@@ -1349,16 +1352,20 @@ static pci_ers_result_t testdev_error_detected(struct pci_dev *pdev,
 }
 
 /*
- * After the link reset, which nobody else saved the config space for: the
- * state probe saved, then as after a function reset.
+ * After a frozen link's reset, which nobody else saved the config space
+ * for: the state probe saved, then as after a function reset. A non-fatal
+ * error reset nothing: a copy an ioctl abandoned may still be pending, its
+ * buffers freed, so the saved state (bus mastering on) must not come back.
  */
 static pci_ers_result_t testdev_slot_reset(struct pci_dev *pdev)
 {
 	struct testdev *td = pci_get_drvdata(pdev);
 	u64 status;
 
-	pci_restore_state(pdev);
-	pci_save_state(pdev);
+	if (td->frozen) {
+		pci_restore_state(pdev);
+		pci_save_state(pdev);
+	}
 	mutex_lock(&td->lock);
 	status = testdev_rd(td, TESTDEV_REG_STATUS);
 	if (!testdev_dead(td, status)) {

@@ -134,6 +134,7 @@ iommu_config() {
 #   VM_APPEND  more kernel options (swiotlb=force, pci=nomsi, ...)
 #   VM_SLOTS   the root ports' slots on pcie.0, one per device (default
 #              7, 8, ...); slots 4 apart share an INTx line on q35
+#   VM_TRACE   more QEMU trace events for trace.log
 vm_boot() {
     local name=$1 dir=$OUT/vm/$1 rc start
     vm_args "$@" || return 1
@@ -174,7 +175,13 @@ vm_args() {
           -L /usr/share/qemu -L /usr/share/seabios
           -kernel "$VM_KERNEL" -initrd "$VM_INITRD"
           -serial "${VM_CONSOLE:-file:$dir/console.log}" -serial "file:$dir/results.txt"
-          -trace pcie_testdev_reset -trace "pcie_testdev_dma,file=$dir/trace.log")
+          -trace pcie_testdev_reset)
+    for i in ${VM_TRACE:-}; do
+        args+=(-trace "$i")
+    done
+    # Last: the file a -trace names is where every event goes, and one
+    # without a file resets it.
+    args+=(-trace "pcie_testdev_dma,file=$dir/trace.log")
     if ! config=$(iommu_config "$iommu"); then
         echo "guest $name: no IOMMU configuration '$iommu' (there are: $(iommu_config_names | tr '\n' ' ')); add one with CONFIG=\"NAME: QEMU OPTIONS | KERNEL OPTIONS\"" >&2
         return 1
