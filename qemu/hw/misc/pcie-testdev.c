@@ -13,8 +13,7 @@
  * fork (same IDs, BAR, registers and properties); this is a new
  * implementation.
  *
- * This work is licensed under the terms of the GNU GPL, version 2 or later.
- * See the COPYING file in the top-level directory.
+ * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"

@@ -5,8 +5,7 @@
  * virtual clock under the test's control: identity, registers, copies,
  * faults, limits, aggressive mode and reset.
  *
- * This work is licensed under the terms of the GNU GPL, version 2 or later.
- * See the COPYING file in the top-level directory.
+ * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
