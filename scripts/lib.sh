@@ -181,11 +181,13 @@ run_logged() {
     fi
     "$@" >"$logfile" 2>&1 &
     pid=$!
+    # (A step whose log has no "[N/M]" lines yet is no failure: set -e and
+    # pipefail in the scripts would end them there, silently.)
     while kill -0 "$pid" 2>/dev/null; do
         sleep 1
         if (( SECONDS - last >= every )); then
             last=$SECONDS
-            step=$(tail -c 2000 "$logfile" | tr '\r' '\n' | grep -o '^\[[0-9]*/[0-9]*\]' | tail -1 | tr -d '[]')
+            step=$(tail -c 2000 "$logfile" | tr '\r' '\n' | grep -o '^\[[0-9]*/[0-9]*\]' | tail -1 | tr -d '[]' || true)
             if $tty; then
                 printf '\r==> %s: %s%d s ' "$what" "${step:+$step, }" $((SECONDS - start)) >&2
             else
