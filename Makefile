@@ -38,6 +38,16 @@ demo:
 demo-debian13:
 	scripts/demo-debian13
 
+# A Debian 12 disk image (mmdebstrap, mkfs.ext4 -d, GRUB by hand; as root,
+# no loop device) with this checkout in ~user/pcie-testdev; prints its path.
+image:
+	@scripts/make-image
+
+# Boots that image twice and runs the original README's steps in it (make,
+# insmod, dmesg, update-grub with intel_iommu=on, dkms).
+check-image:
+	scripts/check-image
+
 # A root shell in a guest with the module and testdevctl (IOMMU=, KVER=,
 # DEVICE_OPTS=); leaving it powers the guest off.
 shell:
@@ -78,5 +88,5 @@ qemu:
 help:
 	@scripts/help
 
-.PHONY: all module tools clean demo demo-debian13 shell audit check check-asan check-newest fuzz qemu qemu-series help
+.PHONY: all module tools clean demo demo-debian13 image check-image shell audit check check-asan check-newest fuzz qemu qemu-series help
 endif
