@@ -2,8 +2,14 @@
  * QTest testcase for pcie-testdev
  *
  * Drives the device through the qtest protocol, with guest memory and the
- * virtual clock under the test's control: identity, registers, copies,
- * faults, limits, aggressive mode and reset.
+ * virtual clock under the test's control: identity, registers, copies and
+ * their faults and limits, aggressive mode, reset, INTx and MSI, migration
+ * (and streams it must refuse), unplug, QEMU's memory; what a guest must
+ * not be able to do to QEMU through it (its own registers by DMA or MSI,
+ * unaligned accesses, 2^64 wrap, long MMIO copies, devices that ring each
+ * other's doorbells or unplug each other, many devices at once on the
+ * shared timeline); x-original, x-fail-after-copies and aer; and two fuzz
+ * tests, one device and a whole topology (PCIE_TESTDEV_FUZZ_SECONDS).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
