@@ -135,6 +135,7 @@ iommu_config() {
 #   VM_SLOTS   the root ports' slots on pcie.0, one per device (default
 #              7, 8, ...); slots 4 apart share an INTx line on q35
 #   VM_TRACE   more QEMU trace events for trace.log
+#   VM_SMP     vCPUs (default 1)
 vm_boot() {
     local name=$1 dir=$OUT/vm/$1 rc start
     vm_args "$@" || return 1
@@ -171,7 +172,7 @@ vm_args() {
     # no_timer_check: on a loaded host, TCG can miss the kernel's check that
     # the timer ticks through the (interrupt-remapped) IO-APIC, and panic.
     append="console=ttyS0 quiet panic=-1 no_timer_check testdev.mode=$mode testdev.idle=$idle testdev.config=$iommu${VM_APPEND:+ $VM_APPEND}"
-    args=(-m "${VM_MEM:-512M}" -smp 1 -nodefaults -display none -no-reboot
+    args=(-m "${VM_MEM:-512M}" -smp "${VM_SMP:-1}" -nodefaults -display none -no-reboot
           -L /usr/share/qemu -L /usr/share/seabios
           -kernel "$VM_KERNEL" -initrd "$VM_INITRD"
           -serial "${VM_CONSOLE:-file:$dir/console.log}" -serial "file:$dir/results.txt"
