@@ -22,7 +22,6 @@
 #include "qemu/module.h"
 #include "qemu/queue.h"
 #include "qemu/timer.h"
-#include "qemu/units.h"
 #include "qapi/error.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/msi.h"
