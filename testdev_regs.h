@@ -46,7 +46,15 @@
 #define TESTDEV_REG_INT_ENABLE	0x58 /* RW: bit 0 interrupts at the end of every copy */
 #define TESTDEV_REG_INT_STATUS	0x60 /* R: bit 0 a copy that asked for it has ended */
 #define TESTDEV_REG_INT_ACK	0x68 /* W: clears the INT_STATUS bits written as 1 */
-#define TESTDEV_REG_END		0x70
+#define TESTDEV_REG_SCAN_START	0x70 /* RW: first bus address of a reachability scan */
+#define TESTDEV_REG_SCAN_PAGES	0x78 /* RW: 4 KiB pages to scan, 1 to SCAN_MAX_PAGES */
+#define TESTDEV_REG_SCAN_CANARY	0x80 /* RW: 8 bytes to look for in readable RAM; 0 reads none */
+#define TESTDEV_REG_SCAN_CTRL	0x88 /* RW: 1 starts a scan, 0 stops it; reads 1 while it runs */
+#define TESTDEV_REG_SCAN_SEQ	0x90 /* R: scans started since reset */
+#define TESTDEV_REG_SCAN_READABLE 0x98 /* R: pages the last scan could read */
+#define TESTDEV_REG_SCAN_WRITABLE 0xa0 /* R: pages the last scan could write */
+#define TESTDEV_REG_SCAN_CANARIES 0xa8 /* R: readable RAM pages holding SCAN_CANARY */
+#define TESTDEV_REG_END		0xb0
 
 /* Bits. */
 #define TESTDEV_DOORBELL_START	0x1
@@ -54,6 +62,7 @@
 #define TESTDEV_STATUS_BUSY	0x1
 #define TESTDEV_AGGRESSIVE_ON	0x1
 #define TESTDEV_INT_DONE	0x1	/* INT_ENABLE, INT_STATUS, INT_ACK */
+#define TESTDEV_SCAN_RUN	0x1	/* SCAN_CTRL */
 
 /* RESULT codes. */
 #define TESTDEV_RESULT_OK		0x00 /* the copy landed */
@@ -89,5 +98,17 @@
  */
 #define TESTDEV_SHARED_COPY_NS		10000ULL
 #define TESTDEV_SHARED_BYTES_PER_SEC	0x80000000ULL
+/*
+ * The reachability scan (SCAN_*) probes bus addresses as a rogue device
+ * would, a page at a time, for reads and writes through the same DMA path
+ * as copies, writing nothing. It takes turns on the same timeline: each
+ * turn probes SCAN_PAGES_PER_TURN pages and costs what a copy of their
+ * bytes does. Where SCAN_CANARY is not 0, each readable RAM page is read,
+ * and a page holding it at an 8-byte aligned offset counts; the 8 bytes
+ * after it are a tag the device reports to the host.
+ */
+#define TESTDEV_SCAN_PAGE_SIZE		0x1000ULL
+#define TESTDEV_SCAN_MAX_PAGES		0x1000000ULL	/* 64 GiB */
+#define TESTDEV_SCAN_PAGES_PER_TURN	256ULL
 
 #endif /* TESTDEV_REGS_H */

@@ -6,7 +6,9 @@
  * BUSY_DELAY ms of virtual time the device copies SIZE bytes from SRCADDR to
  * DSTADDR through the PCI DMA API (so the IOMMU and the bus-master bit
  * apply), and reports how it ended in RESULT. In aggressive mode the device
- * repeats the copy on its own, as a rogue device would, without a driver.
+ * repeats the copy on its own, as a rogue device would, without a driver;
+ * a reachability scan (SCAN_*) probes a range of bus addresses, page by
+ * page, for what such a device could read and write.
  * The register map is testdev_regs.h; docs/specs/pcie-testdev.rst is the spec.
  *
  * Guest-compatible with the original pcie-testdev of an out-of-tree QEMU
@@ -123,6 +125,26 @@ struct PCIeTestdevState {
     /* When the next aggressive copy runs. */
     int64_t aggr_deadline;
 
+    /* The reachability scan's registers (SCAN_*) and progress. */
+    uint64_t scan_start;
+    uint64_t scan_pages;
+    uint64_t scan_canary;
+    bool scanning;
+    uint64_t scan_seq;
+    uint64_t scan_readable;
+    uint64_t scan_writable;
+    uint64_t scan_canaries;
+    uint64_t scan_next;
+    uint64_t scan_left;
+    int64_t scan_deadline;
+    /* The run of pages alike (access and kind) that the next trace reports. */
+    uint64_t run_start;
+    uint64_t run_pages;
+    uint32_t run_access;
+    bool run_ram;
+    /* One page read for canaries: a fixed buffer, whatever max_size is. */
+    uint64_t scan_buf[TESTDEV_SCAN_PAGE_SIZE / 8];
+
     /* Waiting for a turn on the devices' shared timeline (see below). */
     bool queued;
     QTAILQ_ENTRY(PCIeTestdevState) turn_link;
@@ -194,8 +216,9 @@ static int64_t pcie_testdev_next_round(PCIeTestdevState *s)
 
 static void pcie_testdev_rearm(PCIeTestdevState *s)
 {
-    int64_t next = MIN(s->copy_deadline,
-                       s->aggressive ? s->aggr_deadline : NO_DEADLINE);
+    int64_t next = MIN(MIN(s->copy_deadline,
+                           s->aggressive ? s->aggr_deadline : NO_DEADLINE),
+                       s->scanning ? s->scan_deadline : NO_DEADLINE);
 
     if (next == NO_DEADLINE || s->unrealized) {
         timer_del(&s->timer);
@@ -366,6 +389,191 @@ static void pcie_testdev_force_bus_master(PCIeTestdevState *s)
 }
 
 /*
+ * The reachability scan. Each page is probed for a read and for a write
+ * by translating its bus address through the device's address space, so
+ * an IOMMU checks (and reports) each probe as it would a real access;
+ * nothing is written, and MMIO is asked whether it would accept an access,
+ * never accessed. Pages alike are gathered into runs for the trace.
+ */
+#define SCAN_READ  1
+#define SCAN_WRITE 2
+
+static const char *pcie_testdev_access_name(uint32_t access)
+{
+    static const char *const names[] = { "none", "r", "w", "rw" };
+
+    return names[access & 3];
+}
+
+static uint32_t pcie_testdev_probe(AddressSpace *as, uint64_t addr,
+                                   bool *ram)
+{
+    uint32_t access = 0;
+    int is_write;
+
+    *ram = false;
+    for (is_write = 0; is_write < 2; is_write++) {
+        hwaddr xlat, l = TESTDEV_SCAN_PAGE_SIZE;
+        MemoryRegion *mr;
+
+        RCU_READ_LOCK_GUARD();
+        mr = address_space_translate(as, addr, &xlat, &l, is_write,
+                                     MEMTXATTRS_UNSPECIFIED);
+        if (memory_region_is_ram(mr) && !memory_region_is_ram_device(mr) &&
+            l == TESTDEV_SCAN_PAGE_SIZE) {
+            if (!is_write || !mr->readonly) {
+                access |= is_write ? SCAN_WRITE : SCAN_READ;
+                *ram = true;
+            }
+        } else if (memory_region_access_valid(mr, xlat, 4, is_write,
+                                              MEMTXATTRS_UNSPECIFIED) &&
+                   address_space_access_valid(as, addr,
+                                              TESTDEV_SCAN_PAGE_SIZE,
+                                              is_write,
+                                              MEMTXATTRS_UNSPECIFIED)) {
+            /* MMIO that would take the access (a doorbell, a peer's BAR). */
+            access |= is_write ? SCAN_WRITE : SCAN_READ;
+        }
+    }
+    return access;
+}
+
+/* Report the run gathered so far, if any. */
+static void pcie_testdev_scan_flush(PCIeTestdevState *s)
+{
+    if (s->run_pages) {
+        trace_pcie_testdev_scan_range(s->scan_seq, s->run_start,
+            s->run_start + (s->run_pages * TESTDEV_SCAN_PAGE_SIZE - 1),
+            pcie_testdev_access_name(s->run_access),
+            s->run_ram ? "ram" : "mmio");
+    }
+    s->run_pages = 0;
+}
+
+static void pcie_testdev_scan_note(PCIeTestdevState *s, uint64_t addr,
+                                   uint32_t access, bool ram)
+{
+    if (s->run_pages && (access != s->run_access || ram != s->run_ram ||
+                         addr != s->run_start +
+                                 s->run_pages * TESTDEV_SCAN_PAGE_SIZE)) {
+        pcie_testdev_scan_flush(s);
+    }
+    if (!access) {
+        return;
+    }
+    if (!s->run_pages) {
+        s->run_start = addr;
+        s->run_access = access;
+        s->run_ram = ram;
+    }
+    s->run_pages++;
+}
+
+/* Read a readable RAM page, as an attacker would, and look for the canary. */
+static void pcie_testdev_scan_read(PCIeTestdevState *s, AddressSpace *as,
+                                   uint64_t addr)
+{
+    uint64_t canary = cpu_to_le64(s->scan_canary);
+    bool found = false;
+    size_t i;
+
+    if (address_space_read(as, addr, MEMTXATTRS_UNSPECIFIED, s->scan_buf,
+                           TESTDEV_SCAN_PAGE_SIZE) != MEMTX_OK) {
+        return;
+    }
+    for (i = 0; i < ARRAY_SIZE(s->scan_buf); i++) {
+        if (s->scan_buf[i] == canary) {
+            trace_pcie_testdev_scan_canary(s->scan_seq, addr + i * 8,
+                i + 1 < ARRAY_SIZE(s->scan_buf) ?
+                le64_to_cpu(s->scan_buf[i + 1]) : 0);
+            found = true;
+        }
+    }
+    s->scan_canaries += found;
+}
+
+static void pcie_testdev_scan_end(PCIeTestdevState *s, const char *how)
+{
+    pcie_testdev_scan_flush(s);
+    trace_pcie_testdev_scan_done(s->scan_seq, s->scan_readable,
+                                 s->scan_writable, s->scan_canaries, how);
+    s->scanning = false;
+    s->scan_left = 0;
+    s->scan_deadline = NO_DEADLINE;
+}
+
+static void pcie_testdev_scan_ctrl(PCIeTestdevState *s, uint64_t val)
+{
+    uint64_t start = s->scan_start & ~(TESTDEV_SCAN_PAGE_SIZE - 1);
+
+    if (!(val & TESTDEV_SCAN_RUN)) {
+        if (s->scanning) {
+            pcie_testdev_scan_end(s, "stopped");
+            pcie_testdev_rearm(s);
+        }
+        return;
+    }
+    if (s->scanning) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "%s: scan started while one runs: ignored\n",
+                      TYPE_PCIE_TESTDEV);
+        return;
+    }
+    if (s->scan_pages == 0 || s->scan_pages > TESTDEV_SCAN_MAX_PAGES) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "%s: scan of 0x%" PRIx64 " pages refused: SCAN_PAGES"
+                      " must be 1 to 0x%llx\n", TYPE_PCIE_TESTDEV,
+                      s->scan_pages, TESTDEV_SCAN_MAX_PAGES);
+        return;
+    }
+    s->scan_seq++;
+    s->scan_readable = s->scan_writable = s->scan_canaries = 0;
+    s->scan_next = start;
+    /* Up to the top of the bus address space, never past it. */
+    s->scan_left = MIN(s->scan_pages,
+                       (UINT64_MAX - start) / TESTDEV_SCAN_PAGE_SIZE + 1);
+    s->run_pages = 0;
+    s->scanning = true;
+    s->scan_deadline = pcie_testdev_deadline(s, 0);
+    trace_pcie_testdev_scan_start(s->scan_seq, start, s->scan_left,
+                                  s->scan_canary != 0);
+    pcie_testdev_rearm(s);
+}
+
+/* Probe the scan's next pages; returns how many, for the timeline. */
+static uint64_t pcie_testdev_scan_step(PCIeTestdevState *s)
+{
+    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+    uint64_t n = MIN(s->scan_left, TESTDEV_SCAN_PAGES_PER_TURN);
+    uint64_t i;
+
+    /* A rogue device does not ask the driver; nor does the scan. */
+    pcie_testdev_force_bus_master(s);
+    s->in_dma = true;
+    for (i = 0; i < n; i++) {
+        uint64_t addr = s->scan_next;
+        bool ram;
+        uint32_t access = pcie_testdev_probe(as, addr, &ram);
+
+        s->scan_readable += !!(access & SCAN_READ);
+        s->scan_writable += !!(access & SCAN_WRITE);
+        if (ram && (access & SCAN_READ) && s->scan_canary) {
+            pcie_testdev_scan_read(s, as, addr);
+        }
+        pcie_testdev_scan_note(s, addr, access, ram);
+        s->scan_next += TESTDEV_SCAN_PAGE_SIZE;
+        s->scan_left--;
+    }
+    s->in_dma = false;
+    if (s->scan_left) {
+        s->scan_deadline = pcie_testdev_deadline(s, 0);
+    } else {
+        pcie_testdev_scan_end(s, "done");
+    }
+    return n;
+}
+
+/*
  * x-fail-after-copies: once that many copies ended, the device fails (see
  * PCIeTestdevState.failed). Nothing pending survives it.
  */
@@ -381,6 +589,9 @@ static void pcie_testdev_maybe_fail(PCIeTestdevState *s)
     s->copy_deadline = NO_DEADLINE;
     s->aggressive = false;
     s->aggr_deadline = NO_DEADLINE;
+    if (s->scanning) {
+        pcie_testdev_scan_end(s, "failed");
+    }
 }
 
 /*
@@ -421,6 +632,9 @@ static void pcie_testdev_take_turn(PCIeTestdevState *s, int64_t now)
             s->aggr_deadline = pcie_testdev_next_round(s);
             pcie_testdev_maybe_fail(s);
         }
+    } else if (s->scanning && s->scan_deadline <= now) {
+        size = pcie_testdev_scan_step(s) * TESTDEV_SCAN_PAGE_SIZE;
+        pcie_testdev_free_at = now + pcie_testdev_turn_ns(size);
     }
     /* After a reset or unrealize, they have set the timer themselves. */
     if (s->generation == generation) {
@@ -533,6 +747,22 @@ static uint64_t pcie_testdev_reg_read(PCIeTestdevState *s, hwaddr reg)
         return s->int_enable;
     case TESTDEV_REG_INT_STATUS:
         return s->int_status;
+    case TESTDEV_REG_SCAN_START:
+        return s->scan_start;
+    case TESTDEV_REG_SCAN_PAGES:
+        return s->scan_pages;
+    case TESTDEV_REG_SCAN_CANARY:
+        return s->scan_canary;
+    case TESTDEV_REG_SCAN_CTRL:
+        return s->scanning;
+    case TESTDEV_REG_SCAN_SEQ:
+        return s->scan_seq;
+    case TESTDEV_REG_SCAN_READABLE:
+        return s->scan_readable;
+    case TESTDEV_REG_SCAN_WRITABLE:
+        return s->scan_writable;
+    case TESTDEV_REG_SCAN_CANARIES:
+        return s->scan_canaries;
     default:
         return 0;
     }
@@ -633,6 +863,20 @@ static void pcie_testdev_mmio_write(void *opaque, hwaddr addr, uint64_t val,
             pcie_testdev_update_intx(s);
         }
         break;
+    case TESTDEV_REG_SCAN_START:
+        pcie_testdev_merge(&s->scan_start, addr, size, val);
+        break;
+    case TESTDEV_REG_SCAN_PAGES:
+        pcie_testdev_merge(&s->scan_pages, addr, size, val);
+        break;
+    case TESTDEV_REG_SCAN_CANARY:
+        pcie_testdev_merge(&s->scan_canary, addr, size, val);
+        break;
+    case TESTDEV_REG_SCAN_CTRL:
+        if (!(addr & 4)) {
+            pcie_testdev_scan_ctrl(s, val);
+        }
+        break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
                       "%s: write to read-only or unknown offset 0x%"
@@ -708,6 +952,12 @@ static void pcie_testdev_reset_hold(Object *obj, ResetType type)
     s->copy_src = s->copy_dst = s->copy_size = 0;
     s->copy_irq = false;
     s->copy_deadline = NO_DEADLINE;
+    if (s->scanning) {
+        pcie_testdev_scan_end(s, "reset");
+    }
+    s->scan_start = s->scan_pages = s->scan_canary = 0;
+    s->scan_seq = s->scan_readable = s->scan_writable = 0;
+    s->scan_canaries = 0;
     pcie_testdev_dequeue(s);
     pcie_testdev_set_aggressive(s, s->prop_aggressive);
 }
@@ -780,6 +1030,7 @@ static void pcie_testdev_exit(PCIDevice *pdev)
 
     s->unrealized = true;
     s->generation++;
+    s->scanning = false;
     timer_del(&s->timer);
     pcie_testdev_dequeue(s);
     msi_uninit(pdev);
@@ -795,6 +1046,16 @@ static void pcie_testdev_init(Object *obj)
     PCIeTestdevState *s = PCIE_TESTDEV(obj);
 
     timer_init_ns(&s->timer, QEMU_CLOCK_VIRTUAL, pcie_testdev_timer, s);
+    s->copy_deadline = s->aggr_deadline = s->scan_deadline = NO_DEADLINE;
+    /* The last scan's result, for the host's side (QMP's qom-get). */
+    object_property_add_uint64_ptr(obj, "x-scan-seq", &s->scan_seq,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "x-scan-readable-pages",
+                                   &s->scan_readable, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "x-scan-writable-pages",
+                                   &s->scan_writable, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "x-scan-canary-pages",
+                                   &s->scan_canaries, OBJ_PROP_FLAG_READ);
     if (!pcie_testdev_turn_timer) {
         pcie_testdev_turn_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL,
                                                pcie_testdev_next_turn, NULL);
@@ -832,7 +1093,13 @@ static int pcie_testdev_post_load(void *opaque, int version_id)
         bad = "a pending copy's size";
     } else if (s->aggressive && s->aggr_deadline == NO_DEADLINE) {
         bad = "aggressive mode's deadline";
-    } else if (s->failed && (busy || s->aggressive)) {
+    } else if (s->scanning != (s->scan_deadline != NO_DEADLINE) ||
+               s->scanning != (s->scan_left != 0) ||
+               s->scan_left > TESTDEV_SCAN_MAX_PAGES ||
+               s->run_pages > TESTDEV_SCAN_MAX_PAGES ||
+               s->run_access > (SCAN_READ | SCAN_WRITE)) {
+        bad = "the scan's progress";
+    } else if (s->failed && (busy || s->aggressive || s->scanning)) {
         bad = "a failed device with work pending";
     } else if (s->failed && !s->fail_after_copies) {
         bad = "a failure on a device that cannot fail";
@@ -859,6 +1126,9 @@ static int pcie_testdev_post_load(void *opaque, int version_id)
     if (s->aggressive) {
         s->aggr_deadline = MIN(s->aggr_deadline, latest);
     }
+    if (s->scanning) {
+        s->scan_deadline = MIN(s->scan_deadline, latest);
+    }
     /*
      * A snapshot load may have taken the clock back: the timeline is
      * free from now.
@@ -884,6 +1154,38 @@ static const VMStateDescription vmstate_pcie_testdev_failed = {
     .needed = pcie_testdev_failed_needed,
     .fields = (const VMStateField[]) {
         VMSTATE_BOOL(failed, PCIeTestdevState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static bool pcie_testdev_scan_needed(void *opaque)
+{
+    PCIeTestdevState *s = opaque;
+
+    return s->scan_seq || s->scan_start || s->scan_pages || s->scan_canary;
+}
+
+static const VMStateDescription vmstate_pcie_testdev_scan = {
+    .name = TYPE_PCIE_TESTDEV "/scan",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = pcie_testdev_scan_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(scan_start, PCIeTestdevState),
+        VMSTATE_UINT64(scan_pages, PCIeTestdevState),
+        VMSTATE_UINT64(scan_canary, PCIeTestdevState),
+        VMSTATE_BOOL(scanning, PCIeTestdevState),
+        VMSTATE_UINT64(scan_seq, PCIeTestdevState),
+        VMSTATE_UINT64(scan_readable, PCIeTestdevState),
+        VMSTATE_UINT64(scan_writable, PCIeTestdevState),
+        VMSTATE_UINT64(scan_canaries, PCIeTestdevState),
+        VMSTATE_UINT64(scan_next, PCIeTestdevState),
+        VMSTATE_UINT64(scan_left, PCIeTestdevState),
+        VMSTATE_INT64(scan_deadline, PCIeTestdevState),
+        VMSTATE_UINT64(run_start, PCIeTestdevState),
+        VMSTATE_UINT64(run_pages, PCIeTestdevState),
+        VMSTATE_UINT32(run_access, PCIeTestdevState),
+        VMSTATE_BOOL(run_ram, PCIeTestdevState),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -916,6 +1218,7 @@ static const VMStateDescription vmstate_pcie_testdev = {
     },
     .subsections = (const VMStateDescription * const []) {
         &vmstate_pcie_testdev_failed,
+        &vmstate_pcie_testdev_scan,
         NULL
     },
 };

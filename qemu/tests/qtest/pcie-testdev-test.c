@@ -798,6 +798,144 @@ static void test_migration(void)
     testdev_stop(&src);
 }
 
+/*
+ * Step the clock until the scan ends, bounded; return the virtual ms it
+ * took. Each turn probes SCAN_PAGES_PER_TURN pages.
+ */
+static int scan_wait(Testdev *t)
+{
+    int ms;
+
+    for (ms = 0; ms < 2000 && rd(t, TESTDEV_REG_SCAN_CTRL); ms++) {
+        qtest_clock_step(t->qts, MS);
+    }
+    g_assert_cmpuint(rd(t, TESTDEV_REG_SCAN_CTRL), ==, 0);
+    return ms;
+}
+
+static void scan(Testdev *t, uint64_t start, uint64_t pages, uint64_t canary)
+{
+    wr(t, TESTDEV_REG_SCAN_START, start);
+    wr(t, TESTDEV_REG_SCAN_PAGES, pages);
+    wr(t, TESTDEV_REG_SCAN_CANARY, canary);
+    wr(t, TESTDEV_REG_SCAN_CTRL, TESTDEV_SCAN_RUN);
+}
+
+static uint64_t qom_get_uint(QTestState *qts, const char *path,
+                             const char *prop)
+{
+    QDict *rsp = qtest_qmp(qts, "{ 'execute': 'qom-get', 'arguments':"
+                           " { 'path': %s, 'property': %s } }", path, prop);
+    uint64_t val = qdict_get_int(rsp, "return");
+
+    qobject_unref(rsp);
+    return val;
+}
+
+#define CANARY      0x5ca9ba5ec0ffee42ULL
+#define TESTDEV_QOM_PATH "/machine/peripheral-anon/device[0]"
+#define RAM_PAGES   (RAM_SIZE / TESTDEV_SCAN_PAGE_SIZE)
+
+/*
+ * The reachability scan without an IOMMU: all of RAM (less the legacy
+ * holes below 1 MiB) is readable and writable, nothing past it, and the
+ * page holding the canary is found; the scan forces bus mastering on, as a
+ * rogue device would, writes nothing, and takes turns on the timeline.
+ */
+static void test_scan(void)
+{
+    Testdev t;
+    uint64_t readable, writable;
+    int ms;
+
+    testdev_start(&t, false, "");
+    fill(&t, DST_BUF, 0xa5, 4096);
+    qtest_writeq(t.qts, SRC_BUF + 0x18, CANARY);
+    qtest_writeq(t.qts, SRC_BUF + 0x20, 0x7a6);
+    scan(&t, 0, RAM_PAGES + 64, CANARY);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_SEQ), ==, 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_CTRL), ==, TESTDEV_SCAN_RUN);
+
+    /* Bounded work per slice of virtual time: a few turns a ms. */
+    qtest_clock_step(t.qts, MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_READABLE), <=,
+                     3 * TESTDEV_SCAN_PAGES_PER_TURN);
+    ms = scan_wait(&t);
+    g_assert_cmpint(ms, >=, RAM_PAGES / TESTDEV_SCAN_PAGES_PER_TURN / 3);
+
+    readable = rd(&t, TESTDEV_REG_SCAN_READABLE);
+    writable = rd(&t, TESTDEV_REG_SCAN_WRITABLE);
+    g_assert_cmpuint(readable, <=, RAM_PAGES);
+    g_assert_cmpuint(readable, >=, RAM_PAGES - 0x100000 / 4096);
+    g_assert_cmpuint(writable, <=, readable);
+    g_assert_cmpuint(writable, >=, RAM_PAGES - 0x100000 / 4096);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_CANARIES), ==, 1);
+    g_assert_cmpuint(qom_get_uint(t.qts, TESTDEV_QOM_PATH,
+                                  "x-scan-canary-pages"), ==, 1);
+    g_assert_true(qpci_config_readw(t.dev, PCI_COMMAND) & PCI_COMMAND_MASTER);
+    assert_filled(&t, DST_BUF, 0xa5, 4096);
+    g_assert_cmphex(qtest_readq(t.qts, SRC_BUF + 0x18), ==, CANARY);
+
+    /* Its own BAR is out of its reach; nothing lies past the top. */
+    scan(&t, 0xE0000000, TESTDEV_BAR_SIZE / TESTDEV_SCAN_PAGE_SIZE, 0);
+    scan_wait(&t);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_READABLE), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_WRITABLE), ==, 0);
+    scan(&t, UINT64_MAX, 16, 0);
+    scan_wait(&t);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_SEQ), ==, 3);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_READABLE), ==, 0);
+
+    /* Sizes it refuses start nothing. */
+    scan(&t, 0, 0, 0);
+    scan(&t, 0, TESTDEV_SCAN_MAX_PAGES + 1, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_SEQ), ==, 3);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_CTRL), ==, 0);
+
+    /* Stopped by the guest, and by a reset; a copy still takes its turn. */
+    scan(&t, 0, TESTDEV_SCAN_MAX_PAGES, 0);
+    g_assert_cmpuint(copy(&t, SRC_BUF, DST_BUF, 64), ==, TESTDEV_RESULT_OK);
+    qtest_clock_step(t.qts, 2 * MS);
+    wr(&t, TESTDEV_REG_SCAN_CTRL, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_CTRL), ==, 0);
+    readable = rd(&t, TESTDEV_REG_SCAN_READABLE);
+    g_assert_cmpuint(readable, >, 0);
+    qtest_clock_step(t.qts, 10 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_READABLE), ==, readable);
+    scan(&t, 0, TESTDEV_SCAN_MAX_PAGES, 0);
+    qtest_qmp_assert_success(t.qts, "{ 'execute': 'system_reset' }");
+    testdev_map(&t, false);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_CTRL), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_SEQ), ==, 0);
+    qtest_clock_step(t.qts, 10 * MS);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_READABLE), ==, 0);
+    testdev_stop(&t);
+}
+
+/* A scan saved half-way finishes after the load with the same answer. */
+static void test_scan_migration(void)
+{
+    Testdev src, dst;
+
+    testdev_start(&src, true, "");
+    qtest_writeq(src.qts, DST_BUF + 0x800, CANARY);
+    scan(&src, 0, RAM_PAGES, CANARY);
+    qtest_clock_step(src.qts, 10 * MS);
+    g_assert_cmpuint(rd(&src, TESTDEV_REG_SCAN_CTRL), ==, TESTDEV_SCAN_RUN);
+    g_assert_cmpuint(rd(&src, TESTDEV_REG_SCAN_READABLE), >, 0);
+    migrate(&src, &dst, "");
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_SCAN_CTRL), ==, TESTDEV_SCAN_RUN);
+    scan_wait(&dst);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_SCAN_SEQ), ==, 1);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_SCAN_READABLE), >=,
+                     RAM_PAGES - 0x100000 / 4096);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_SCAN_CANARIES), ==, 1);
+    g_assert_cmpuint(qom_get_uint(dst.qts, TESTDEV_QOM_PATH,
+                                  "x-scan-canary-pages"), ==, 1);
+    testdev_stop(&dst);
+    testdev_stop(&src);
+}
+
 /* Unplugging the device with a copy pending and aggressive mode on. */
 static void test_unplug(void)
 {
@@ -2210,6 +2348,8 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/irq/msi", test_msi);
     qtest_add_func("/pcie-testdev/migration", test_migration);
     qtest_add_func("/pcie-testdev/unplug", test_unplug);
+    qtest_add_func("/pcie-testdev/scan", test_scan);
+    qtest_add_func("/pcie-testdev/scan/migration", test_scan_migration);
     qtest_add_func("/pcie-testdev/memory-bound", test_memory_bound);
     qtest_add_func("/pcie-testdev/msi-to-own-bar", test_msi_to_own_bar);
     qtest_add_func("/pcie-testdev/unaligned", test_unaligned);
