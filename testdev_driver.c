@@ -51,6 +51,8 @@
 #define TESTDEV_DST_FILL	0xc3
 /* How long a copy may take beyond the device's BUSY_DELAY. */
 #define TESTDEV_TIMEOUT_MS	2000
+/* A scan of the largest range takes 32 s of virtual time. */
+#define TESTDEV_SCAN_TIMEOUT_MS	120000
 #define TESTDEV_POLL_US		100
 /* How big a kmalloc'd buffer may be (page aligned, one page at most). */
 #define TESTDEV_MAX_KMALLOC	PAGE_SIZE
@@ -197,26 +199,27 @@ static bool testdev_resetting(struct testdev *td)
 }
 
 /*
- * Poll STATUS until idle; the wait can be killed, ends on removal, and on
- * system suspend, whose freezer cannot stop a task sleeping here: the copy
- * is then abandoned, as when its waiter is killed.
+ * Poll register reg until its bit busy clears; the wait can be killed,
+ * ends on removal, and on system suspend, whose freezer cannot stop a task
+ * sleeping here: the work is then abandoned, as when its waiter is killed.
  */
-static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
-			     u64 *status)
+static int testdev_poll_clear(struct testdev *td, unsigned int reg, u64 busy,
+			      unsigned int timeout_ms, u64 *val)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
 
 	for (;;) {
-		*status = testdev_rd(td, TESTDEV_REG_STATUS);
-		if (testdev_dead(td, *status))
+		*val = testdev_rd(td, reg);
+		if (testdev_dead(td, *val))
 			return -ENODEV;
 		/*
-		 * Checked after STATUS: a reset under way (a PCIe error's link
-		 * reset) makes the device read idle without having copied.
+		 * Checked after the read: a reset under way (a PCIe error's
+		 * link reset) makes the device read idle without having
+		 * finished.
 		 */
 		if (testdev_resetting(td))
 			return -EIO;
-		if (!(*status & TESTDEV_STATUS_BUSY))
+		if (!(*val & busy))
 			return 0;
 		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
@@ -226,6 +229,14 @@ static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
 			return -ENODEV;
 		usleep_range(TESTDEV_POLL_US, 2 * TESTDEV_POLL_US);
 	}
+}
+
+/* Poll STATUS until idle (see testdev_poll_clear()). */
+static int testdev_poll_idle(struct testdev *td, unsigned int timeout_ms,
+			     u64 *status)
+{
+	return testdev_poll_clear(td, TESTDEV_REG_STATUS, TESTDEV_STATUS_BUSY,
+				  timeout_ms, status);
 }
 
 /* BUSY_DELAY, capped as the device caps it; 0 from a device that is gone. */
@@ -501,6 +512,7 @@ union testdev_arg {
 	struct testdev_copy copy;
 	struct testdev_master master;
 	struct testdev_rogue rogue;
+	struct testdev_scan scan;
 };
 
 static void testdev_uncharge(struct testdev *td, size_t bytes, bool mapping)
@@ -839,6 +851,60 @@ static int testdev_ioc_copy(struct testdev_file *tf, struct testdev_copy *req)
 	return 0;
 }
 
+/*
+ * A reachability scan by the device itself, as a rogue device would make
+ * one (see the device's spec): it names memory by address, so it is for
+ * those who may. Under the device lock, as a copy: the two take turns.
+ */
+static int testdev_ioc_scan(struct testdev_file *tf, struct testdev_scan *req)
+{
+	struct testdev *td = tf->td;
+	u64 ctrl, start;
+	int ret;
+
+	if (req->reserved || req->reserved2 || !req->pages ||
+	    req->pages > TESTDEV_SCAN_MAX_PAGES ||
+	    req->timeout_ms > TESTDEV_MAX_DELAY_MS)
+		return -EINVAL;
+	if (td->original)
+		return -EOPNOTSUPP;
+	ret = testdev_rawio(tf);
+	if (ret)
+		return ret;
+	if (mutex_lock_interruptible(&td->lock))
+		return -ERESTARTSYS;	/* as in testdev_copy() */
+	if (testdev_resetting(td)) {
+		ret = -EIO;
+		goto unlock;
+	}
+	testdev_wr(td, TESTDEV_REG_SCAN_START, req->start);
+	testdev_wr(td, TESTDEV_REG_SCAN_PAGES, req->pages);
+	testdev_wr(td, TESTDEV_REG_SCAN_CANARY, req->canary);
+	start = ktime_get_ns();
+	testdev_wr(td, TESTDEV_REG_SCAN_CTRL, TESTDEV_SCAN_RUN);
+	ret = testdev_poll_clear(td, TESTDEV_REG_SCAN_CTRL, TESTDEV_SCAN_RUN,
+				 req->timeout_ms ?: TESTDEV_SCAN_TIMEOUT_MS, &ctrl);
+	req->elapsed_ns = ktime_get_ns() - start;
+	if (ret) {
+		/* Abandoned: stop it, or it would probe on without a waiter. */
+		if (ret != -ENODEV)
+			testdev_wr(td, TESTDEV_REG_SCAN_CTRL, 0);
+		goto unlock;
+	}
+	req->seq = testdev_rd(td, TESTDEV_REG_SCAN_SEQ);
+	req->readable = testdev_rd(td, TESTDEV_REG_SCAN_READABLE);
+	req->writable = testdev_rd(td, TESTDEV_REG_SCAN_WRITABLE);
+	req->canaries = testdev_rd(td, TESTDEV_REG_SCAN_CANARIES);
+	/* Read after the counters: a reset may have zeroed them. */
+	if (testdev_resetting(td))
+		ret = -EIO;
+unlock:
+	/* The canary is the user's secret: leave none in the device. */
+	testdev_wr(td, TESTDEV_REG_SCAN_CANARY, 0);
+	mutex_unlock(&td->lock);
+	return ret;
+}
+
 static void testdev_ioc_rogue(struct testdev *td, struct testdev_rogue *req)
 {
 	req->aggressive = td->rogue.aggressive;
@@ -897,6 +963,8 @@ static long testdev_ioctl_locked(struct testdev_file *tf, unsigned int cmd,
 	case TESTDEV_IOC_ROGUE:
 		testdev_ioc_rogue(tf->td, &a->rogue);
 		return 0;
+	case TESTDEV_IOC_SCAN:
+		return testdev_ioc_scan(tf, &a->scan);
 	default:
 		return -ENOTTY;
 	}
@@ -914,6 +982,7 @@ static bool testdev_known_cmd(unsigned int cmd)
 	case TESTDEV_IOC_COPY:
 	case TESTDEV_IOC_SET_MASTER:
 	case TESTDEV_IOC_ROGUE:
+	case TESTDEV_IOC_SCAN:
 		return true;
 	default:
 		return false;
@@ -1106,6 +1175,9 @@ static void testdev_stop_rogue(struct testdev *td)
 		testdev_wr(td, TESTDEV_REG_AGGRESSIVE, 0);
 	r->copies = testdev_rd(td, TESTDEV_REG_COPIES);
 	r->faults = testdev_rd(td, TESTDEV_REG_FAULTS);
+	/* Nor may a reachability scan someone left running go on probing. */
+	if (!td->original)
+		testdev_wr(td, TESTDEV_REG_SCAN_CTRL, 0);
 	if (r->aggressive)
 		dev_warn(&td->pdev->dev,
 			 "device was DMAing on its own before this driver: %llu copies landed, %llu faulted; stopped it\n",
@@ -1121,6 +1193,7 @@ static void testdev_quiesce(struct testdev *td)
 	}
 	testdev_wr(td, TESTDEV_REG_INT_ENABLE, 0);
 	testdev_wr(td, TESTDEV_REG_INT_ACK, TESTDEV_INT_DONE);
+	testdev_wr(td, TESTDEV_REG_SCAN_CTRL, 0);
 	testdev_clear_addrs(td);
 }
 

@@ -15,12 +15,12 @@
 #include <linux/types.h>
 
 /*
- * 2: TESTDEV_IOC_ROGUE. 3: naming memory by address (TESTDEV_ADDR_RAW,
+ * 4: TESTDEV_IOC_SCAN. 2: TESTDEV_IOC_ROGUE. 3: naming memory by address (TESTDEV_ADDR_RAW,
  * TESTDEV_ADDR_PHYS, a stale handle, a source past a partial mapping)
  * takes CAP_SYS_RAWIO and no lockdown (-EPERM), BUF_ALLOC returns phys 0
  * without it, and a destination past a partial mapping gets -EINVAL.
  */
-#define TESTDEV_IOCTL_VERSION	3
+#define TESTDEV_IOCTL_VERSION	4
 #define TESTDEV_IOC_MAGIC	0xb7
 
 /* Buffers an open file may hold at once. */
@@ -118,6 +118,27 @@ struct testdev_rogue {
 	__u64 faults;		/* out: FAULTS then: DMAs the IOMMU refused */
 };
 
+/*
+ * A reachability scan by the device (see the device's spec): which of
+ * pages bus addresses from start it could read and write, and in how many
+ * readable RAM pages it found canary (0: it reads none). It names memory
+ * by address: CAP_SYS_RAWIO and no lockdown (-EPERM).
+ */
+struct testdev_scan {
+	__u32 argsz;
+	__u32 timeout_ms;	/* 0: the driver's default */
+	__u64 start;		/* first bus address, rounded down to 4 KiB */
+	__u64 pages;		/* 1 to TESTDEV_SCAN_MAX_PAGES */
+	__u64 canary;
+	__u64 seq;		/* out: the device's SCAN_SEQ: which scan this was */
+	__u64 readable;		/* out: pages it could read */
+	__u64 writable;		/* out: pages it could write */
+	__u64 canaries;		/* out: readable RAM pages holding canary */
+	__u64 elapsed_ns;	/* out: start to end */
+	__u32 reserved;
+	__u32 reserved2;
+};
+
 #define TESTDEV_IOC_INFO	_IOWR(TESTDEV_IOC_MAGIC, 0, struct testdev_info)
 #define TESTDEV_IOC_BUF_ALLOC	_IOWR(TESTDEV_IOC_MAGIC, 1, struct testdev_buf_alloc)
 #define TESTDEV_IOC_BUF_FREE	_IOW(TESTDEV_IOC_MAGIC, 2, struct testdev_buf_ref)
@@ -127,5 +148,6 @@ struct testdev_rogue {
 #define TESTDEV_IOC_COPY	_IOWR(TESTDEV_IOC_MAGIC, 6, struct testdev_copy)
 #define TESTDEV_IOC_SET_MASTER	_IOW(TESTDEV_IOC_MAGIC, 7, struct testdev_master)
 #define TESTDEV_IOC_ROGUE	_IOWR(TESTDEV_IOC_MAGIC, 8, struct testdev_rogue)
+#define TESTDEV_IOC_SCAN	_IOWR(TESTDEV_IOC_MAGIC, 9, struct testdev_scan)
 
 #endif /* TESTDEV_IOCTL_H */

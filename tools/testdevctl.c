@@ -19,6 +19,9 @@
  *   testdevctl aer-inject BDF nonfatal|fatal
  *                                         report a PCIe error for the device
  *                                         (the kernel's aer_inject module)
+ *   testdevctl scan BDF                   what an unbound device can reach
+ *   testdevctl exposure [DEV]             what it can reach, and which
+ *                                         canaries, as buffers come and go
  *   testdevctl --help                     all this, and the exit codes
  *
  * The audit runs each scenario on every device it finds, tells the IOMMU
@@ -1744,10 +1747,241 @@ static int aer_inject(const char *bdf, const char *kind)
 	return 0;
 }
 
+/*
+ * The reachability scan (the device's SCAN_* registers): what the device,
+ * acting as a rogue one, can read and write among bus addresses, and
+ * whether it finds the canaries planted below. The pages it reaches go to
+ * the host as QEMU trace events; the guest sees the totals.
+ */
+#define SCAN_ALL_PAGES	(0x100000000ULL / TESTDEV_SCAN_PAGE_SIZE)	/* 4 GiB */
+
+/* What each canary was planted in: the 8 bytes after the canary value. */
+enum canary_tag {
+	TAG_USER = 1,		/* a page of this process */
+	TAG_HEAP,		/* a kernel heap object no device was given */
+	TAG_PEER,		/* another device's coherent buffer */
+	TAG_OWN,		/* this device's coherent buffer, mapped */
+	TAG_STREAM,		/* a streaming buffer, mapped, later unmapped */
+};
+
+struct scan_result {
+	uint64_t seq, readable, writable, canaries, elapsed_ns;
+};
+
+static uint64_t random_canary(void)
+{
+	uint64_t v = 0;
+
+	/* Never 0 (reads nothing), and unknown to anything but the device. */
+	while (!v)
+		if (syscall(SYS_getrandom, &v, sizeof(v), 0) != sizeof(v))
+			die("getrandom: %s", strerror(errno));
+	return v;
+}
+
+static int scan_dev(int fd, uint64_t start, uint64_t pages, uint64_t canary,
+		    struct scan_result *r)
+{
+	struct testdev_scan req = {
+		.argsz = sizeof(req), .start = start, .pages = pages,
+		.canary = canary,
+	};
+
+	if (ioctl(fd, TESTDEV_IOC_SCAN, &req))
+		return -errno;
+	r->seq = req.seq;
+	r->readable = req.readable;
+	r->writable = req.writable;
+	r->canaries = req.canaries;
+	r->elapsed_ns = req.elapsed_ns;
+	return 0;
+}
+
+/* A 64-bit register through BAR0, as two 4-byte halves, low first. */
+static void bar_wr(volatile uint32_t *regs, unsigned int reg, uint64_t val)
+{
+	regs[reg / 4] = (uint32_t)val;
+	regs[reg / 4 + 1] = val >> 32;
+}
+
+static uint64_t bar_rd(volatile uint32_t *regs, unsigned int reg)
+{
+	return regs[reg / 4] | (uint64_t)regs[reg / 4 + 1] << 32;
+}
+
+/* The same scan through the BAR of a device no driver has bound. */
+static void scan_bar(const char *bdf, uint64_t start, uint64_t pages,
+		     uint64_t canary, struct scan_result *r)
+{
+	volatile uint32_t *regs;
+	char path[256];
+	uint64_t t0;
+	int fd, ms;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/enable", bdf);
+	if (sysfs_write(path, "1"))
+		die("%s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource%d", bdf,
+		 TESTDEV_BAR);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		die("%s: %s (is a driver bound? then name the device, not the BDF)",
+		    path, strerror(errno));
+	regs = mmap(NULL, TESTDEV_BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fd, 0);
+	if (regs == MAP_FAILED)
+		die("mmap %s: %s", path, strerror(errno));
+	bar_wr(regs, TESTDEV_REG_SCAN_START, start);
+	bar_wr(regs, TESTDEV_REG_SCAN_PAGES, pages);
+	bar_wr(regs, TESTDEV_REG_SCAN_CANARY, canary);
+	t0 = now_ns();
+	regs[TESTDEV_REG_SCAN_CTRL / 4] = TESTDEV_SCAN_RUN;
+	for (ms = 0; regs[TESTDEV_REG_SCAN_CTRL / 4] & TESTDEV_SCAN_RUN; ms++) {
+		if (ms >= 60000) {
+			regs[TESTDEV_REG_SCAN_CTRL / 4] = 0;
+			die("%s: the scan did not end in 60 s; stopped it", bdf);
+		}
+		sleep_ms(1);
+	}
+	r->elapsed_ns = now_ns() - t0;
+	r->seq = bar_rd(regs, TESTDEV_REG_SCAN_SEQ);
+	r->readable = bar_rd(regs, TESTDEV_REG_SCAN_READABLE);
+	r->writable = bar_rd(regs, TESTDEV_REG_SCAN_WRITABLE);
+	r->canaries = bar_rd(regs, TESTDEV_REG_SCAN_CANARIES);
+	bar_wr(regs, TESTDEV_REG_SCAN_CANARY, 0);
+	munmap((void *)regs, TESTDEV_BAR_SIZE);
+	close(fd);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/enable", bdf);
+	sysfs_write(path, "0");
+}
+
+static void scan_print(const char *moment, uint64_t start, uint64_t pages,
+		       const struct scan_result *r)
+{
+	printf("moment %s: scan %llu of 0x%llx-0x%llx: readable %llu writable %llu canary pages %llu (%llu ms)\n",
+	       moment, (unsigned long long)r->seq, (unsigned long long)start,
+	       (unsigned long long)(start + pages * TESTDEV_SCAN_PAGE_SIZE - 1),
+	       (unsigned long long)r->readable, (unsigned long long)r->writable,
+	       (unsigned long long)r->canaries,
+	       (unsigned long long)(r->elapsed_ns / 1000000));
+	fflush(stdout);
+}
+
+/* A canary in a page of this process, locked in RAM: the user page. */
+static void plant_user(uint64_t canary)
+{
+	uint64_t *page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+
+	if (page == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	page[0] = canary;
+	page[1] = TAG_USER;
+}
+
+/* A canary in buffer b of the driver, through BUF_WRITE. */
+static void plant_buf(int fd, struct buf *b, uint64_t canary, uint64_t tag)
+{
+	volatile uint64_t word[2] = { canary, tag };
+
+	buf_io(fd, TESTDEV_IOC_BUF_WRITE, b, 0, (void *)word, sizeof(word));
+	/* Leave no copy of it in this process for the scan to find. */
+	word[0] = word[1] = 0;
+}
+
+/*
+ * testdevctl scan BDF: one scan of the low 4 GiB of bus addresses through
+ * the BAR of a device no driver has bound (before the driver loads), with
+ * a canary in a page of this process.
+ */
+static int scan_cmd(const char *bdf)
+{
+	uint64_t canary = random_canary();
+	struct scan_result r;
+
+	plant_user(canary);
+	scan_bar(bdf, 0, SCAN_ALL_PAGES, canary, &r);
+	scan_print("before-driver", 0, SCAN_ALL_PAGES, &r);
+	return 0;
+}
+
+/*
+ * testdevctl exposure [DEV]: canaries in a user page, a kernel heap object
+ * never mapped for a device, another device's buffer (if one is bound),
+ * this device's coherent buffer and a streaming buffer; then scans of the
+ * low 4 GiB while the buffers are mapped, of the streaming buffer's page
+ * right after its unmap (inside a lazy IOMMU's invalidation window), and
+ * of the low 4 GiB again after the window.
+ */
+static int exposure(const char *dev)
+{
+	uint64_t canary = random_canary();
+	struct buf own, stream, heap, peer;
+	char names[16][32];
+	struct scan_result r;
+	const char *name = strncmp(dev, "/dev/", 5) ? dev : dev + 5;
+	int fd, peer_fd = -1, i, n, ret;
+	struct testdev_copy c;
+
+	fd = open_dev(dev);
+	plant_user(canary);
+	if (buf_alloc(fd, &own, TESTDEV_BUF_COHERENT, 0, PAGE, 0) ||
+	    buf_alloc(fd, &stream, TESTDEV_BUF_STREAMING,
+		      TESTDEV_DIR_BIDIRECTIONAL, PAGE, 0) ||
+	    buf_alloc(fd, &heap, TESTDEV_BUF_UNMAPPED, 0, PAGE, 0))
+		die("%s: buffers: %s", dev, strerror(errno));
+	plant_buf(fd, &heap, canary, TAG_HEAP);
+	plant_buf(fd, &own, canary, TAG_OWN);
+	plant_buf(fd, &stream, canary, TAG_STREAM);
+	n = list_devices(names, 16);
+	for (i = 0; i < n && peer_fd < 0; i++) {
+		if (!strcmp(names[i], name))
+			continue;
+		peer_fd = open_dev(names[i]);
+		if (buf_alloc(peer_fd, &peer, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
+			die("%s: buffer: %s", names[i], strerror(errno));
+		plant_buf(peer_fd, &peer, canary, TAG_PEER);
+	}
+	printf("buffers: own coherent 0x%llx, streaming 0x%llx, peer %s\n",
+	       (unsigned long long)own.dma, (unsigned long long)stream.dma,
+	       peer_fd < 0 ? "none" : "coherent");
+
+	ret = scan_dev(fd, 0, SCAN_ALL_PAGES, canary, &r);
+	if (ret)
+		die("%s: scan: %s", dev, strerror(-ret));
+	scan_print("mapped", 0, SCAN_ALL_PAGES, &r);
+
+	/*
+	 * The device reads the streaming buffer (beside the canary), so that
+	 * an IOTLB holds its translation, as in the audit's stale-iova; then
+	 * the driver unmaps it.
+	 */
+	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &stream, PAGE / 2),
+		      addr_of(TESTDEV_ADDR_DMA, &own, PAGE / 2), 64, &c);
+	if (ret || c.result != TESTDEV_RESULT_OK)
+		die("%s: a copy from the streaming buffer: %s", dev,
+		    ret ? strerror(-ret) : result_name(c.result));
+	buf_ref(fd, TESTDEV_IOC_BUF_UNMAP, &stream);
+	ret = scan_dev(fd, stream.dma, 1, canary, &r);
+	if (ret)
+		die("%s: scan: %s", dev, strerror(-ret));
+	scan_print("unmapped", stream.dma, 1, &r);
+
+	sleep_ms(STALE_LATER_MS);
+	ret = scan_dev(fd, 0, SCAN_ALL_PAGES, canary, &r);
+	if (ret)
+		die("%s: scan: %s", dev, strerror(-ret));
+	scan_print("later", 0, SCAN_ALL_PAGES, &r);
+	if (peer_fd >= 0)
+		close(peer_fd);
+	close(fd);
+	return 0;
+}
+
 static const char usage_line[] =
 "usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] | audit [--ktap|--json|--legend] |\n"
 "                  check-ioctls [DEV] | check-remove [DEV] | check-driver [DEV] | ring BDF |\n"
-"                  aer-inject BDF nonfatal|fatal | --help\n";
+"                  aer-inject BDF nonfatal|fatal | scan BDF | exposure [DEV] | --help\n";
 
 static const char help_text[] =
 "Drives pcie-testdev devices through /dev/pcie-testdevN, which testdev_driver\n"
@@ -1778,6 +2012,14 @@ static const char help_text[] =
 "  aer-inject BDF nonfatal|fatal\n"
 "                    report a PCIe error for the device through the kernel's\n"
 "                    aer_inject module (the device needs aer=on)\n"
+"  scan BDF          the device, as a rogue one, scans the low 4 GiB of bus\n"
+"                    addresses for what it can read and write, through the\n"
+"                    BAR of a device no driver has bound, with a canary in a\n"
+"                    user page; the pages go to the host as trace events\n"
+"  exposure [DEV]    canaries in a user page, a kernel heap object, another\n"
+"                    device's buffer, DEV's coherent and streaming buffers;\n"
+"                    scans while mapped, right after the streaming unmap,\n"
+"                    and a second later (CAP_SYS_RAWIO)\n"
 "  --help            this\n"
 "\n"
 "exit status:\n"
@@ -1805,6 +2047,10 @@ int main(int argc, char **argv)
 		return ring(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "aer-inject"))
 		return aer_inject(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "scan"))
+		return scan_cmd(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "exposure"))
+		return exposure(argc > 2 ? argv[2] : "pcie-testdev0");
 	if (argc >= 2 && !strcmp(argv[1], "check-driver"))
 		return check_driver(argc > 2 ? argv[2] : "pcie-testdev0");
 	if (argc >= 2 && !strcmp(argv[1], "audit")) {
