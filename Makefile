@@ -57,6 +57,11 @@ shell:
 audit:
 	scripts/audit
 
+# What a rogue device can reach in each IOMMU configuration: the device's
+# reachability scans, as a table, the map, and JSON.
+exposure:
+	scripts/exposure
+
 # Every test; ends with "N passed, N failed".
 check:
 	scripts/check
@@ -88,5 +93,5 @@ qemu:
 help:
 	@scripts/help
 
-.PHONY: all module tools clean demo demo-debian13 image check-image shell audit check check-asan check-newest fuzz qemu qemu-series help
+.PHONY: all module tools clean demo demo-debian13 image check-image shell audit exposure check check-asan check-newest fuzz qemu qemu-series help
 endif

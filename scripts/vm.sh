@@ -271,12 +271,15 @@ audit_selected_configs() {
     echo $names
 }
 audit_rows() { awk '!/^#/ && NF && $1 != "scenario" { print $1 }' "$AUDIT_TABLE"; }
-# audit_expected ROW CONFIG
-audit_expected() {
-    awk -v row="$1" -v cfg="$2" '
-        !/^#/ && $1 == "scenario" { for (i = 2; i <= NF; i++) col[$i] = i }
-        !/^#/ && $1 == row && (cfg in col) { print $(col[cfg]) }' "$AUDIT_TABLE"
+# table_cell TABLE ROW CONFIG: a cell of an expected table, whose first
+# line (not a comment) names the configurations.
+table_cell() {
+    awk -v row="$2" -v cfg="$3" '
+        !/^#/ && NF && !head { head = 1; for (i = 2; i <= NF; i++) col[$i] = i; next }
+        !/^#/ && $1 == row && (cfg in col) { print $(col[cfg]) }' "$1"
 }
+# audit_expected ROW CONFIG
+audit_expected() { table_cell "$AUDIT_TABLE" "$1" "$2"; }
 # audit_observed CONFIG ROW: what the guest of audit-CONFIG saw.
 audit_observed() {
     local f=$OUT/vm/audit-$1/results.txt v
@@ -301,20 +304,132 @@ audit_json_observed() {
 # copying one byte of low RAM into another every 100 ms.
 ROGUE=",aggressive=on,srcaddr=0x0009f000,dstaddr=0x0009fb00,size=1,aggression_delay_ms=100"
 
-# audit_boot_all [CONFIG...]: boot those configurations (every one of the
-# table) in audit mode, two at a time, each with a rogue device that the
-# driver stops at probe.
-audit_boot_all() {
-    local configs c i rc=0
-    if [ $# -gt 0 ]; then configs=("$@"); else read -ra configs < <(audit_configs); fi
+# vm_boot_configs MODE DEVICES PROPS CONFIG...: boot guest MODE-CONFIG in
+# each configuration, two at a time; fails if any did.
+vm_boot_configs() {
+    local mode=$1 devices=$2 props=$3 configs c i rc=0
+    shift 3
+    configs=("$@")
     for ((i = 0; i < ${#configs[@]}; i++)); do
-        vm_start "audit-${configs[i]}" "${configs[i]}" audit 1 "$ROGUE"
+        vm_start "$mode-${configs[i]}" "${configs[i]}" "$mode" "$devices" "$props"
         # Two at a time: wait for each pair, and for the last one.
         if ((i % 2 == 1 || i == ${#configs[@]} - 1)); then
             for c in "${configs[@]:i - i % 2:i % 2 + 1}"; do
-                vm_wait "audit-$c" || rc=1
+                vm_wait "$mode-$c" || rc=1
             done
         fi
     done
     return "$rc"
+}
+
+# audit_boot_all [CONFIG...]: boot those configurations (every one of the
+# table) in audit mode, each with a rogue device that the driver stops at
+# probe.
+audit_boot_all() {
+    local configs
+    if [ $# -gt 0 ]; then configs=("$@"); else read -ra configs < <(audit_configs); fi
+    vm_boot_configs audit 1 "$ROGUE" "${configs[@]}"
+}
+
+# exposure_boot_all CONFIG...: boot those configurations in exposure mode,
+# with a second device whose buffer is another canary, tracing the scans.
+exposure_boot_all() {
+    VM_TRACE="${VM_TRACE:+$VM_TRACE }$EXPOSURE_TRACE" vm_boot_configs exposure 2 "" "$@"
+}
+
+# The reachability map: what the device, scanning as a rogue one
+# (testdevctl scan, then testdevctl exposure), reached at each moment.
+# tests/exposure-expected.txt holds what each configuration must show. A
+# cell is RAM/CANARIES: RAM is all (at least 90% of the guest's RAM
+# readable and writable), mapped (only the driver's buffers), none, or
+# some(N pages); for the scan of the streaming buffer's page just after
+# its unmap, reachable or none. CANARIES are the letters of the canaries
+# found (u user page, h kernel heap object, p another device's buffer, o
+# the device's coherent buffer, s its streaming buffer), or -.
+EXPOSURE_TABLE=$TOP/tests/exposure-expected.txt
+EXPOSURE_TRACE="pcie_testdev_scan_*"
+exposure_configs() { awk '!/^#/ && NF { $1 = ""; print; exit }' "$EXPOSURE_TABLE"; }
+exposure_moments() { awk '!/^#/ && NF && n++ { print $1 }' "$EXPOSURE_TABLE"; }
+exposure_expected() { table_cell "$EXPOSURE_TABLE" "$1" "$2"; }
+
+# exposure_scan CONFIG MOMENT: the scan's number, the driver's coherent and
+# streaming buffers' bus addresses, as the guest reported them.
+exposure_scan() {
+    local f=$OUT/vm/exposure-$1/results.txt seq bufs
+    seq=$(sed -n "s/^exposure moment $2: scan \([0-9]*\) .*/\1/p" "$f" 2>/dev/null)
+    bufs=$(sed -n 's/^exposure buffers: own coherent \(0x[0-9a-f]*\), streaming \(0x[0-9a-f]*\),.*/\1 \2/p' "$f" 2>/dev/null)
+    echo "${seq:-none} ${bufs:-0x0 0x0}"
+}
+
+# exposure_awk CONFIG MOMENT PROGRAM: run PROGRAM over the scan's trace
+# events, with seq, own, stream and moment set, and hex() to read
+# addresses (mawk has no strtonum).
+exposure_awk() {
+    local seq own stream
+    read -r seq own stream < <(exposure_scan "$1" "$2")
+    awk -v seq="$seq" -v own="$own" -v stream="$stream" -v moment="$2" -v ram_pages="$EXPOSURE_RAM_PAGES" '
+        function hex(s,   i, n) {
+            n = 0; s = tolower(substr(s, 3))
+            for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+            return n
+        }
+        { sub(/^.*pcie_testdev_scan_/, "pcie_testdev_scan_") }
+        '"$3" "$OUT/vm/exposure-$1/trace.log" 2>/dev/null
+}
+# The guests' RAM (VM_MEM: 512M, or so many M or G), in 4 KiB pages.
+EXPOSURE_RAM_PAGES=$(mem=${VM_MEM:-512M}; case $mem in
+                     *G) echo $((${mem%G} * 1024 * 256)) ;; *) echo $((${mem%M} * 256)) ;; esac)
+
+# exposure_observed CONFIG MOMENT: the cell, RAM/CANARIES.
+exposure_observed() {
+    [ "$(exposure_scan "$1" "$2" | cut -d' ' -f1)" != none ] || { echo missing; return; }
+    exposure_awk "$1" "$2" '
+        function holds(a, b, page) { return a <= page && b >= page + 4095 }
+        $1 == "pcie_testdev_scan_range" && $3 == seq && $5 == "rw" && $6 == "ram" {
+            split($4, r, "-"); first = hex(r[1]); last = hex(r[2])
+            pages = (last - first + 1) / 4096; n += pages
+            out += pages - holds(first, last, hex(own)) - holds(first, last, hex(stream))
+        }
+        $1 == "pcie_testdev_scan_canary" && $3 == seq { found[hex($8)] = 1 }
+        END {
+            if (moment == "unmapped") ram = n ? "reachable" : "none"
+            else if (!n) ram = "none"
+            else if (!out) ram = "mapped"
+            else if (n >= ram_pages * 0.9) ram = "all"
+            else ram = "some(" n ")"
+            letters = "uhpos"
+            for (t = 1; t <= 5; t++) if (found[t]) c = c substr(letters, t, 1)
+            print ram "/" (c == "" ? "-" : c)
+        }'
+}
+
+# exposure_canary_names LETTERS: what each letter of a cell's canaries is.
+exposure_canary_names() {
+    local names=() i
+    declare -A name=([u]="user page" [h]="kernel heap object" [p]="another device's buffer"
+                     [o]="coherent buffer" [s]="streaming buffer")
+    for ((i = 0; i < ${#1}; i++)); do
+        [ -z "${name[${1:i:1}]:-}" ] || names+=("${name[${1:i:1}]}")
+    done
+    if [ ${#names[@]} -eq 0 ]; then echo none; else (IFS=,; echo "${names[*]}" | sed 's/,/, /g'); fi
+}
+
+# exposure_ranges CONFIG MOMENT: each run of pages the scan reached, one a
+# line: FIRST LAST ACCESS KIND LABEL.
+exposure_ranges() {
+    exposure_awk "$1" "$2" '
+        function holds(a, b, page) { return a <= page && b >= page + 4095 }
+        $1 == "pcie_testdev_scan_range" && $3 == seq {
+            split($4, r, "-"); first = hex(r[1]); last = hex(r[2])
+            pages = (last - first + 1) / 4096
+            if (moment == "unmapped") label = "the streaming buffer, just unmapped"
+            else if (pages == holds(first, last, hex(own)) + holds(first, last, hex(stream)))
+                label = "the driver'"'"'s buffers"
+            else if (first == 4276092928 && last == 4277141503) label = "MSI doorbell"
+            else if ($6 == "ram" && $5 == "r") label = "firmware (ROM)"
+            else if ($6 == "ram") label = "RAM"
+            else if (first == 2952790016 && last == 3221225471) label = "PCIe configuration window (ECAM)"
+            else label = "device registers (MMIO)"
+            print r[1], r[2], $5, $6, label
+        }'
 }
