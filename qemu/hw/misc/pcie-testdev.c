@@ -5,7 +5,8 @@
  * The guest sets SRCADDR, DSTADDR and SIZE and rings DOORBELL; after
  * BUSY_DELAY ms of virtual time the device copies SIZE bytes from SRCADDR to
  * DSTADDR through the PCI DMA API (so the IOMMU and the bus-master bit
- * apply), and reports how it ended in RESULT. In aggressive mode the device
+ * apply), straight from guest memory to guest memory where both are RAM,
+ * and reports how it ended in RESULT. In aggressive mode the device
  * repeats the copy on its own, as a rogue device would, without a driver;
  * a reachability scan (SCAN_*) probes a range of bus addresses, page by
  * page, for what such a device could read and write.
@@ -53,8 +54,10 @@ struct PCIeTestdevState {
     /* One timer serves both the pending copy and aggressive mode. */
     QEMUTimer timer;
     /*
-     * Bounce buffer of max_size bytes: the source is read whole before the
-     * destination is written, so a faulting source leaves it untouched.
+     * For copies that reach MMIO (at most TESTDEV_MAX_MMIO_COPY bytes): the
+     * source is read whole into it before the destination is written, so
+     * a source that faults part-way leaves the destination untouched.
+     * Copies between RAM need none.
      */
     uint8_t *bounce;
     /*
@@ -87,6 +90,11 @@ struct PCIeTestdevState {
     uint64_t max_size;
     /* x-original: the original fork's interface, for testing its drivers. */
     bool original;
+    /*
+     * x-dma-piece: the most a copy between RAM moves at once (0: as much
+     * as the address space maps), to test pieces without an IOMMU.
+     */
+    uint64_t dma_piece;
     /* aer: an AER capability, for testing drivers' error recovery. */
     bool aer;
     /*
@@ -272,6 +280,106 @@ static void pcie_testdev_log_mmio_limit(const char *kind, const char *end,
 }
 
 /*
+ * The smallest page an IOMMU maps: a copy running backwards takes pieces
+ * that never cross one, so each maps whole.
+ */
+#define PCIE_TESTDEV_PIECE 4096
+
+/*
+ * Copy between two ranges that are RAM to the device, with no copy in
+ * between: each piece of the source is mapped with the destination's at
+ * the same offset (pieces as the address space translates them: an IOMMU
+ * maps page by page), and moved. Overlapping ranges move as one memmove,
+ * from the end when the destination lies above the source. Both ranges
+ * were checked whole and RAM cannot fail, so unless a mapping fails anyway
+ * (dst-partial), the copy lands whole.
+ */
+static uint32_t pcie_testdev_copy_direct(AddressSpace *as, uint64_t src,
+                                         uint64_t dst, uint64_t size,
+                                         uint64_t max_piece)
+{
+    bool backward = dst > src && dst - src < size;
+    uint64_t done = 0;
+
+    while (done < size) {
+        uint64_t off = done, n = MIN(size - done, max_piece);
+        dma_addr_t slen, dlen;
+        void *sp, *dp;
+
+        if (backward) {
+            uint64_t end = size - done;
+
+            n = MIN(n, MIN((src + end - 1) % PCIE_TESTDEV_PIECE,
+                           (dst + end - 1) % PCIE_TESTDEV_PIECE) + 1);
+            off = end - n;
+        }
+        slen = n;
+        sp = dma_memory_map(as, src + off, &slen, DMA_DIRECTION_TO_DEVICE,
+                            MEMTXATTRS_UNSPECIFIED);
+        if (!sp) {
+            return done ? TESTDEV_RESULT_DST_PARTIAL : TESTDEV_RESULT_SRC_FAULT;
+        }
+        dlen = slen;
+        dp = dma_memory_map(as, dst + off, &dlen, DMA_DIRECTION_FROM_DEVICE,
+                            MEMTXATTRS_UNSPECIFIED);
+        if (!dp || (backward && dlen != n)) {
+            if (dp) {
+                dma_memory_unmap(as, dp, dlen, DMA_DIRECTION_FROM_DEVICE, 0);
+            }
+            dma_memory_unmap(as, sp, slen, DMA_DIRECTION_TO_DEVICE, 0);
+            return done ? TESTDEV_RESULT_DST_PARTIAL : TESTDEV_RESULT_DST_FAULT;
+        }
+        memmove(dp, sp, dlen);
+        dma_memory_unmap(as, dp, dlen, DMA_DIRECTION_FROM_DEVICE, dlen);
+        dma_memory_unmap(as, sp, slen, DMA_DIRECTION_TO_DEVICE, dlen);
+        done += dlen;
+    }
+    return TESTDEV_RESULT_OK;
+}
+
+/*
+ * A copy of a valid size within the bus address space: between RAM,
+ * directly; else, where it is short enough, through the bounce buffer.
+ */
+static uint32_t pcie_testdev_copy_checked(PCIeTestdevState *s,
+                                          const char *kind, uint64_t src,
+                                          uint64_t dst, uint64_t size)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    AddressSpace *as = pci_get_address_space(pdev);
+    bool src_ram = pcie_testdev_is_ram(s, src, size, false);
+    bool both_ram = src_ram && pcie_testdev_is_ram(s, dst, size, true);
+    uint32_t result;
+
+    if (both_ram) {
+        s->in_dma = true;
+        result = pcie_testdev_copy_direct(as, src, dst, size,
+                                          s->dma_piece ?: UINT64_MAX);
+        s->in_dma = false;
+    } else if (size > TESTDEV_MAX_MMIO_COPY) {
+        pcie_testdev_log_mmio_limit(kind, src_ram ? "destination" : "source",
+                                    src_ram ? dst : src, size);
+        result = src_ram ? TESTDEV_RESULT_DST_FAULT : TESTDEV_RESULT_SRC_FAULT;
+    } else {
+        /* MMIO, or nothing, at one end: through the bounce buffer. */
+        s->in_dma = true;
+        if (pci_dma_read(pdev, src, s->bounce, size) != MEMTX_OK) {
+            result = TESTDEV_RESULT_SRC_FAULT;
+        } else if (!dma_memory_valid(as, dst, size,
+                                     DMA_DIRECTION_FROM_DEVICE,
+                                     MEMTXATTRS_UNSPECIFIED)) {
+            result = TESTDEV_RESULT_DST_FAULT;
+        } else if (pci_dma_write(pdev, dst, s->bounce, size) != MEMTX_OK) {
+            result = TESTDEV_RESULT_DST_PARTIAL;
+        } else {
+            result = TESTDEV_RESULT_OK;
+        }
+        s->in_dma = false;
+    }
+    return result;
+}
+
+/*
  * Copy size bytes from src to dst by DMA and return a TESTDEV_RESULT_* code.
  * The whole destination is checked before anything is written to it, so a
  * copy that faults leaves it as it was (dst-fault). Only a destination that
@@ -283,7 +391,6 @@ static void pcie_testdev_log_mmio_limit(const char *kind, const char *end,
 static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
                                   uint64_t src, uint64_t dst, uint64_t size)
 {
-    PCIDevice *pdev = PCI_DEVICE(s);
     uint32_t generation = s->generation;
     uint32_t result;
 
@@ -301,28 +408,8 @@ static uint32_t pcie_testdev_copy(PCIeTestdevState *s, const char *kind,
                       TYPE_PCIE_TESTDEV, kind, size, src, dst);
         result = src + (size - 1) < src ? TESTDEV_RESULT_SRC_FAULT
                                         : TESTDEV_RESULT_DST_FAULT;
-    } else if (size > TESTDEV_MAX_MMIO_COPY &&
-               !pcie_testdev_is_ram(s, src, size, false)) {
-        pcie_testdev_log_mmio_limit(kind, "source", src, size);
-        result = TESTDEV_RESULT_SRC_FAULT;
-    } else if (size > TESTDEV_MAX_MMIO_COPY &&
-               !pcie_testdev_is_ram(s, dst, size, true)) {
-        pcie_testdev_log_mmio_limit(kind, "destination", dst, size);
-        result = TESTDEV_RESULT_DST_FAULT;
     } else {
-        s->in_dma = true;
-        if (pci_dma_read(pdev, src, s->bounce, size) != MEMTX_OK) {
-            result = TESTDEV_RESULT_SRC_FAULT;
-        } else if (!dma_memory_valid(pci_get_address_space(pdev), dst, size,
-                                     DMA_DIRECTION_FROM_DEVICE,
-                                     MEMTXATTRS_UNSPECIFIED)) {
-            result = TESTDEV_RESULT_DST_FAULT;
-        } else if (pci_dma_write(pdev, dst, s->bounce, size) != MEMTX_OK) {
-            result = TESTDEV_RESULT_DST_PARTIAL;
-        } else {
-            result = TESTDEV_RESULT_OK;
-        }
-        s->in_dma = false;
+        result = pcie_testdev_copy_checked(s, kind, src, dst, size);
     }
 
     /* A copy that reset or unplugged its own device counts for nobody. */
@@ -1015,12 +1102,7 @@ static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
                      PCI_BASE_ADDRESS_MEM_PREFETCH, &s->mmio);
 
     g_free(s->bounce);
-    s->bounce = g_try_malloc(s->max_size);
-    if (!s->bounce) {
-        error_setg(errp, "cannot allocate the %" PRIu64 "-byte bounce buffer",
-                   s->max_size);
-        return;
-    }
+    s->bounce = g_malloc(MIN(s->max_size, TESTDEV_MAX_MMIO_COPY));
     s->unrealized = false;
 }
 
@@ -1238,6 +1320,7 @@ static const Property pcie_testdev_properties[] = {
     DEFINE_PROP_BOOL("aer", PCIeTestdevState, aer, false),
     DEFINE_PROP_UINT64("x-fail-after-copies", PCIeTestdevState,
                        fail_after_copies, 0),
+    DEFINE_PROP_SIZE("x-dma-piece", PCIeTestdevState, dma_piece, 0),
 };
 
 static void pcie_testdev_class_init(ObjectClass *klass, const void *data)
@@ -1272,12 +1355,15 @@ static void pcie_testdev_class_init(ObjectClass *klass, const void *data)
     object_class_property_set_description(klass, "busy_delay_ms",
         "power-on BUSY_DELAY: virtual ms from doorbell to copy");
     object_class_property_set_description(klass, "max_transfer_size",
-        "largest SIZE accepted (1 to 256M); the bounce buffer's size");
+        "largest SIZE accepted (1 to 256M)");
     object_class_property_set_description(klass, "x-original",
         "the original fork's interface: 32-bit registers, no RESULT or "
         "later registers, no interrupt");
     object_class_property_set_description(klass, "aer",
         "an AER capability, for injecting PCIe errors");
+    object_class_property_set_description(klass, "x-dma-piece",
+        "the most a copy between RAM moves at once, as an IOMMU's pages "
+        "would split it (0: no limit)");
     object_class_property_set_description(klass, "x-fail-after-copies",
         "fail after this many copies, as a device gone from the bus with "
         "its INTx stuck, until reset (0: never)");

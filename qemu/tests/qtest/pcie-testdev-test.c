@@ -16,6 +16,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
+#include "qemu/madvise.h"
 #include "qemu/units.h"
 #include "libqtest.h"
 #include "qobject/qdict.h"
@@ -936,6 +937,96 @@ static void test_scan_migration(void)
     testdev_stop(&src);
 }
 
+static int cmp_int64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Nanoseconds a sleeping thread has run, from its /proc/.../schedstat. */
+static int64_t cpu_ns_of(const char *schedstat)
+{
+    g_autofree char *text = NULL;
+
+    g_assert_true(g_file_get_contents(schedstat, &text, NULL, NULL));
+    return g_ascii_strtoll(text, NULL, 10);
+}
+
+/* Nanoseconds this thread has run. */
+static int64_t self_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * PCIE_TESTDEV_BENCH=1: the device's copies between RAM against this
+ * process's memcpy() of the same size, in one run; the median of several
+ * of each. Both are CPU time (QEMU's main thread, which runs the copy, and
+ * this thread), so other load on the host does not count. A copy's time
+ * includes handling the qtest commands that ring it and wait for it (a
+ * few microseconds), which only small sizes notice.
+ */
+static void test_bench(void)
+{
+    static const uint64_t sizes[] = { 4 * KiB, 64 * KiB, MiB, 64 * MiB };
+    const uint64_t src = 64 * MiB, dst = 128 * MiB;
+    int64_t dev_ns[15], cpu_ns[15];
+    void *a, *b;
+    g_autofree char *qemu_stat = NULL;
+    Testdev t;
+    size_t i;
+    int r;
+
+    t.qts = qtest_initf(MACHINE "-m 256 -device pcie-testdev,addr=04.0,"
+                        "max_transfer_size=64M");
+    t.bus = qpci_new_pc(t.qts, NULL);
+    t.dev = qpci_device_find(t.bus, DEVFN);
+    testdev_map(&t, true);
+    qemu_stat = g_strdup_printf("/proc/%d/schedstat", qtest_pid(t.qts));
+    fill(&t, src, 0x3c, 64 * MiB);
+    fill(&t, dst, 0x00, 64 * MiB);
+    /* As QEMU backs guest RAM: transparent huge pages where it can. */
+    g_assert_cmpint(posix_memalign(&a, 2 * MiB, 64 * MiB), ==, 0);
+    g_assert_cmpint(posix_memalign(&b, 2 * MiB, 64 * MiB), ==, 0);
+    qemu_madvise(a, 64 * MiB, QEMU_MADV_HUGEPAGE);
+    qemu_madvise(b, 64 * MiB, QEMU_MADV_HUGEPAGE);
+    memset(a, 0x3c, 64 * MiB);
+    memset(b, 0x00, 64 * MiB);
+    for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+        for (r = 0; r < ARRAY_SIZE(dev_ns); r++) {
+            int64_t t0 = cpu_ns_of(qemu_stat);
+
+            g_assert_cmpuint(copy(&t, src, dst, sizes[i]), ==,
+                             TESTDEV_RESULT_OK);
+            dev_ns[r] = cpu_ns_of(qemu_stat) - t0;
+            t0 = self_cpu_ns();
+            memcpy(b, a, sizes[i]);
+            cpu_ns[r] = self_cpu_ns() - t0;
+            if (getenv("PCIE_TESTDEV_BENCH_ALL")) {
+                g_test_message("size %" PRIu64 " device %" PRId64 " memcpy %"
+                               PRId64, sizes[i], dev_ns[r], cpu_ns[r]);
+            }
+            /* Keep the compiler from dropping the copy. */
+            g_assert_cmpuint(((uint8_t *)b)[sizes[i] - 1], ==, 0x3c);
+        }
+        qsort(dev_ns, ARRAY_SIZE(dev_ns), sizeof(dev_ns[0]), cmp_int64);
+        qsort(cpu_ns, ARRAY_SIZE(cpu_ns), sizeof(cpu_ns[0]), cmp_int64);
+        g_test_message("bench: size %" PRIu64 " device %" PRId64
+                       " ns memcpy %" PRId64 " ns ratio %.2f", sizes[i],
+                       dev_ns[ARRAY_SIZE(dev_ns) / 2],
+                       cpu_ns[ARRAY_SIZE(cpu_ns) / 2],
+                       (double)MAX(cpu_ns[ARRAY_SIZE(cpu_ns) / 2], 1) /
+                       MAX(dev_ns[ARRAY_SIZE(dev_ns) / 2], 1));
+    }
+    free(a);
+    free(b);
+    testdev_stop(&t);
+}
+
 /* Unplugging the device with a copy pending and aggressive mode on. */
 static void test_unplug(void)
 {
@@ -985,8 +1076,86 @@ static uint64_t qemu_peak_kib(const char *pidfile)
 }
 
 /*
+ * Overlapping source and destination move as one memmove, either way:
+ * whole, and in pieces as an IOMMU's pages would split the copy.
+ */
+static void test_copy_overlap(void)
+{
+    static const int64_t shifts[] = { 1000, -1000, 4096, -4096, 1, -1 };
+    static const char *const pieces[] = { "", ",x-dma-piece=4096",
+                                          ",x-dma-piece=1000" };
+    const size_t len = 3 * 4096 + 100;
+    g_autofree uint8_t *pattern = g_malloc(len);
+    g_autofree uint8_t *got = g_malloc(len);
+    uint64_t src = SRC_BUF + 8192;
+    Testdev t;
+    size_t i, p;
+
+    for (i = 0; i < len; i++) {
+        pattern[i] = i % 251;
+    }
+    for (p = 0; p < ARRAY_SIZE(pieces); p++) {
+        testdev_start(&t, true, pieces[p]);
+        for (i = 0; i < ARRAY_SIZE(shifts); i++) {
+            qtest_memwrite(t.qts, src, pattern, len);
+            g_assert_cmpuint(copy(&t, src, src + shifts[i], len), ==,
+                             TESTDEV_RESULT_OK);
+            qtest_memread(t.qts, src + shifts[i], got, len);
+            g_assert_cmpmem(got, len, pattern, len);
+        }
+        testdev_stop(&t);
+    }
+}
+
+/*
+ * A copy between RAM goes straight from guest memory to guest memory: 64
+ * MiB on a device that takes 256 MiB copies lands, and QEMU's memory grows
+ * by no buffer of that size. One from MMIO (q35's PCIe config window)
+ * goes through the bounce buffer, and lands too.
+ */
+static void test_copy_direct(void)
+{
+    const uint64_t big = 64 * MiB, src = 64 * MiB, dst = 128 * MiB;
+    g_autofree char *pidfile = NULL;
+    uint64_t before, after, off, ecam;
+    Testdev t;
+    int fd;
+
+    fd = g_file_open_tmp("pcie-testdev-pid-XXXXXX", &pidfile, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    t.qts = qtest_initf(MACHINE "-m 256 -pidfile %s -device pcie-testdev,"
+                        "addr=04.0,max_transfer_size=256M", pidfile);
+    t.bus = qpci_new_pc(t.qts, NULL);
+    t.dev = qpci_device_find(t.bus, DEVFN);
+    testdev_map(&t, true);
+    /* Touch both ranges first, so that only the device can grow. */
+    fill(&t, src, 0x3c, big);
+    fill(&t, dst, 0x00, big);
+    before = qemu_peak_kib(pidfile);
+    g_assert_cmpuint(copy(&t, src, dst, big), ==, TESTDEV_RESULT_OK);
+    after = qemu_peak_kib(pidfile);
+    g_test_message("QEMU peak memory: %" PRIu64 " KiB before, %" PRIu64
+                   " KiB after a 64 MiB copy", before, after);
+    g_assert_cmpuint(after - before, <, 8 * 1024);
+    for (off = 0; off < big; off += MiB - 8) {
+        g_assert_cmphex(qtest_readq(t.qts, dst + off), ==,
+                        0x3c3c3c3c3c3c3c3cULL);
+    }
+    g_assert_cmphex(qtest_readq(t.qts, dst + big - 8), ==,
+                    0x3c3c3c3c3c3c3c3cULL);
+    g_assert_cmphex(qtest_readq(t.qts, dst + big), ==, 0);
+
+    ecam = enable_ecam(t.bus);
+    g_assert_cmpuint(copy(&t, ecam, DST_BUF, 64), ==, TESTDEV_RESULT_OK);
+    /* The host bridge's vendor, Intel's. */
+    g_assert_cmphex(qtest_readw(t.qts, DST_BUF), ==, 0x8086);
+    testdev_stop(&t);
+}
+
+/*
  * The guest asks for the largest copies and for absurd sizes: QEMU's memory
- * may grow by the bounce buffer (max_transfer_size) and no more.
+ * may grow by the bounce buffer (64 KiB) and no more.
  */
 static void test_memory_bound(void)
 {
@@ -2328,6 +2497,11 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/registers", test_registers);
     qtest_add_func("/pcie-testdev/copy", test_copy);
     qtest_add_func("/pcie-testdev/copy-above-4g", test_copy_above_4g);
+    qtest_add_func("/pcie-testdev/copy/overlap", test_copy_overlap);
+    qtest_add_func("/pcie-testdev/copy/direct", test_copy_direct);
+    if (getenv("PCIE_TESTDEV_BENCH")) {
+        qtest_add_func("/pcie-testdev/bench", test_bench);
+    }
     qtest_add_func("/pcie-testdev/busy-delay", test_busy_delay);
     qtest_add_func("/pcie-testdev/doorbell-while-busy",
                    test_doorbell_while_busy);
