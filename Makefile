@@ -62,6 +62,11 @@ audit:
 exposure:
 	scripts/exposure
 
+# What DMA costs: the device alone against memcpy, and in a guest in each
+# IOMMU configuration, coherent and streaming; tables, JSON, CSV, a plot.
+bench:
+	scripts/bench
+
 # Every test; ends with "N passed, N failed".
 check:
 	scripts/check
@@ -93,5 +98,5 @@ qemu:
 help:
 	@scripts/help
 
-.PHONY: all module tools clean demo demo-debian13 image check-image shell audit exposure check check-asan check-newest fuzz qemu qemu-series help
+.PHONY: all module tools clean demo demo-debian13 image check-image shell audit exposure bench check check-asan check-newest fuzz qemu qemu-series help
 endif

@@ -513,6 +513,7 @@ union testdev_arg {
 	struct testdev_master master;
 	struct testdev_rogue rogue;
 	struct testdev_scan scan;
+	struct testdev_stream_copy stream;
 };
 
 static void testdev_uncharge(struct testdev *td, size_t bytes, bool mapping)
@@ -905,6 +906,66 @@ unlock:
 	return ret;
 }
 
+/*
+ * A copy through the streaming DMA API, each phase timed (see
+ * testdev_ioctl.h). The buffers count against the device's budget while
+ * they live; a copy that does not finish leaves bus mastering off (as
+ * testdev_copy() does), so they can be freed.
+ */
+static int testdev_ioc_stream_copy(struct testdev_file *tf,
+				   struct testdev_stream_copy *req)
+{
+	struct testdev *td = tf->td;
+	struct device *dev = &td->pdev->dev;
+	struct testdev_outcome out = { };
+	size_t charged = 2 * testdev_kmalloc_size(req->size);
+	dma_addr_t src_dma, dst_dma;
+	void *src, *dst = NULL;
+	ktime_t t0;
+	int ret;
+
+	if (req->reserved || !req->size || req->size > td->max_coherent)
+		return -EINVAL;
+	ret = testdev_charge(tf, charged, true);
+	if (ret)
+		return ret;
+	ret = -ENOMEM;
+	src = kmalloc(req->size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (src)
+		dst = kmalloc(req->size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!dst)
+		goto free;
+	memset(src, TESTDEV_SRC_FILL, req->size);
+	memset(dst, TESTDEV_DST_FILL, req->size);
+
+	t0 = ktime_get();
+	src_dma = dma_map_single(dev, src, req->size, DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, src_dma))
+		goto free;
+	dst_dma = dma_map_single(dev, dst, req->size, DMA_FROM_DEVICE);
+	if (dma_mapping_error(dev, dst_dma)) {
+		dma_unmap_single(dev, src_dma, req->size, DMA_TO_DEVICE);
+		goto free;
+	}
+	req->map_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+
+	ret = testdev_copy(td, src_dma, dst_dma, req->size, TESTDEV_TIMEOUT_MS,
+			   &out);
+	req->copy_ns = out.elapsed_ns;
+	req->result = out.result;
+
+	t0 = ktime_get();
+	dma_unmap_single(dev, dst_dma, req->size, DMA_FROM_DEVICE);
+	dma_unmap_single(dev, src_dma, req->size, DMA_TO_DEVICE);
+	req->unmap_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+	req->landed = !ret && !memcmp(src, dst, req->size);
+free:
+	kfree(dst);
+	kfree(src);
+	testdev_uncharge(td, charged, true);
+	return ret;
+}
+
 static void testdev_ioc_rogue(struct testdev *td, struct testdev_rogue *req)
 {
 	req->aggressive = td->rogue.aggressive;
@@ -965,6 +1026,8 @@ static long testdev_ioctl_locked(struct testdev_file *tf, unsigned int cmd,
 		return 0;
 	case TESTDEV_IOC_SCAN:
 		return testdev_ioc_scan(tf, &a->scan);
+	case TESTDEV_IOC_STREAM_COPY:
+		return testdev_ioc_stream_copy(tf, &a->stream);
 	default:
 		return -ENOTTY;
 	}
@@ -983,6 +1046,7 @@ static bool testdev_known_cmd(unsigned int cmd)
 	case TESTDEV_IOC_SET_MASTER:
 	case TESTDEV_IOC_ROGUE:
 	case TESTDEV_IOC_SCAN:
+	case TESTDEV_IOC_STREAM_COPY:
 		return true;
 	default:
 		return false;

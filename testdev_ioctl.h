@@ -15,12 +15,13 @@
 #include <linux/types.h>
 
 /*
- * 4: TESTDEV_IOC_SCAN. 2: TESTDEV_IOC_ROGUE. 3: naming memory by address (TESTDEV_ADDR_RAW,
- * TESTDEV_ADDR_PHYS, a stale handle, a source past a partial mapping)
- * takes CAP_SYS_RAWIO and no lockdown (-EPERM), BUF_ALLOC returns phys 0
- * without it, and a destination past a partial mapping gets -EINVAL.
+ * Versions: 2 added TESTDEV_IOC_ROGUE. 3: naming memory by address
+ * (TESTDEV_ADDR_RAW, TESTDEV_ADDR_PHYS, a stale handle, a source past a
+ * partial mapping) takes CAP_SYS_RAWIO and no lockdown (-EPERM), BUF_ALLOC
+ * returns phys 0 without it, and a destination past a partial mapping gets
+ * -EINVAL. 4 added TESTDEV_IOC_SCAN, 5 TESTDEV_IOC_STREAM_COPY.
  */
-#define TESTDEV_IOCTL_VERSION	4
+#define TESTDEV_IOCTL_VERSION	5
 #define TESTDEV_IOC_MAGIC	0xb7
 
 /* Buffers an open file may hold at once. */
@@ -139,6 +140,24 @@ struct testdev_scan {
 	__u32 reserved2;
 };
 
+/*
+ * One copy through the streaming DMA API, timed phase by phase, for
+ * measuring what an IOMMU mode costs: the driver allocates two buffers of
+ * size bytes, maps them (dma_map_single(), to and from the device), has
+ * the device copy, unmaps them (where a strict IOMMU invalidates its
+ * IOTLB), checks the data and frees them.
+ */
+struct testdev_stream_copy {
+	__u32 argsz;
+	__u32 reserved;
+	__u64 size;		/* 1 to the device's MAX_SIZE, at most 4 MiB */
+	__u64 map_ns;		/* out: mapping both buffers */
+	__u64 copy_ns;		/* out: doorbell to completion */
+	__u64 unmap_ns;		/* out: unmapping both */
+	__u32 result;		/* out: RESULT (TESTDEV_RESULT_*) */
+	__u32 landed;		/* out: 1 if the destination holds the source */
+};
+
 #define TESTDEV_IOC_INFO	_IOWR(TESTDEV_IOC_MAGIC, 0, struct testdev_info)
 #define TESTDEV_IOC_BUF_ALLOC	_IOWR(TESTDEV_IOC_MAGIC, 1, struct testdev_buf_alloc)
 #define TESTDEV_IOC_BUF_FREE	_IOW(TESTDEV_IOC_MAGIC, 2, struct testdev_buf_ref)
@@ -149,5 +168,6 @@ struct testdev_scan {
 #define TESTDEV_IOC_SET_MASTER	_IOW(TESTDEV_IOC_MAGIC, 7, struct testdev_master)
 #define TESTDEV_IOC_ROGUE	_IOWR(TESTDEV_IOC_MAGIC, 8, struct testdev_rogue)
 #define TESTDEV_IOC_SCAN	_IOWR(TESTDEV_IOC_MAGIC, 9, struct testdev_scan)
+#define TESTDEV_IOC_STREAM_COPY	_IOWR(TESTDEV_IOC_MAGIC, 10, struct testdev_stream_copy)
 
 #endif /* TESTDEV_IOCTL_H */
