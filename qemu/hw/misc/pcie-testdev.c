@@ -405,6 +405,34 @@ static const char *pcie_testdev_access_name(uint32_t access)
     return names[access & 3];
 }
 
+/*
+ * Whether an MMIO region takes an access of some size at offset addr:
+ * asked, never made (.valid.accepts callbacks have no side effects).
+ */
+static bool pcie_testdev_mmio_takes(MemoryRegion *mr, hwaddr addr,
+                                    bool is_write)
+{
+    unsigned size;
+
+    for (size = 1; size <= 8; size *= 2) {
+        if (memory_region_access_valid(mr, addr, size, is_write,
+                                       MEMTXATTRS_UNSPECIFIED)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Probe one page: RAM all over it (ram), or some region in it that takes
+ * an access (MMIO smaller than a page: the HPET, a small BAR, counts).
+ * One translation a region the page holds, and no more than
+ * TESTDEV_SCAN_MAX_REGIONS of them: each probe's cost is bounded, whatever
+ * the guest maps there (asking for every access of a page, as
+ * address_space_access_valid() does, costs up to 4096 calls a page).
+ */
+#define TESTDEV_SCAN_MAX_REGIONS 16
+
 static uint32_t pcie_testdev_probe(AddressSpace *as, uint64_t addr,
                                    bool *ram)
 {
@@ -412,27 +440,35 @@ static uint32_t pcie_testdev_probe(AddressSpace *as, uint64_t addr,
     int is_write;
 
     *ram = false;
+    RCU_READ_LOCK_GUARD();
     for (is_write = 0; is_write < 2; is_write++) {
-        hwaddr xlat, l = TESTDEV_SCAN_PAGE_SIZE;
-        MemoryRegion *mr;
+        hwaddr off = 0;
+        int regions;
 
-        RCU_READ_LOCK_GUARD();
-        mr = address_space_translate(as, addr, &xlat, &l, is_write,
-                                     MEMTXATTRS_UNSPECIFIED);
-        if (memory_region_is_ram(mr) && !memory_region_is_ram_device(mr) &&
-            l == TESTDEV_SCAN_PAGE_SIZE) {
-            if (!is_write || !mr->readonly) {
+        for (regions = 0; off < TESTDEV_SCAN_PAGE_SIZE &&
+                          regions < TESTDEV_SCAN_MAX_REGIONS; regions++) {
+            hwaddr xlat, l = TESTDEV_SCAN_PAGE_SIZE - off;
+            MemoryRegion *mr = address_space_translate(as, addr + off, &xlat,
+                                                       &l, is_write,
+                                                       MEMTXATTRS_UNSPECIFIED);
+            bool is_ram = memory_region_is_ram(mr) &&
+                          !memory_region_is_ram_device(mr);
+
+            if (is_ram && !(is_write && mr->readonly)) {
                 access |= is_write ? SCAN_WRITE : SCAN_READ;
-                *ram = true;
+                /* Kind "ram": RAM over the whole page, as before. */
+                *ram = *ram || (!off && l == TESTDEV_SCAN_PAGE_SIZE);
+                break;
             }
-        } else if (memory_region_access_valid(mr, xlat, 4, is_write,
-                                              MEMTXATTRS_UNSPECIFIED) &&
-                   address_space_access_valid(as, addr,
-                                              TESTDEV_SCAN_PAGE_SIZE,
-                                              is_write,
-                                              MEMTXATTRS_UNSPECIFIED)) {
-            /* MMIO that would take the access (a doorbell, a peer's BAR). */
-            access |= is_write ? SCAN_WRITE : SCAN_READ;
+            if (!is_ram && pcie_testdev_mmio_takes(mr, xlat, is_write)) {
+                /* MMIO that would take the access (a doorbell, a BAR). */
+                access |= is_write ? SCAN_WRITE : SCAN_READ;
+                break;
+            }
+            if (l == 0) {
+                break;
+            }
+            off += l;
         }
     }
     return access;
