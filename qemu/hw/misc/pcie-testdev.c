@@ -1135,6 +1135,19 @@ static int pcie_testdev_post_load(void *opaque, int version_id)
                s->run_pages > TESTDEV_SCAN_MAX_PAGES ||
                s->run_access > (SCAN_READ | SCAN_WRITE)) {
         bad = "the scan's progress";
+    } else if (s->scanning &&
+               ((s->scan_next & (TESTDEV_SCAN_PAGE_SIZE - 1)) ||
+                s->scan_left - 1 > (UINT64_MAX - s->scan_next) /
+                                   TESTDEV_SCAN_PAGE_SIZE)) {
+        /* Page by page, and never past the top, as scan_ctrl starts it. */
+        bad = "the scan's next page";
+    } else if (s->run_pages &&
+               (!s->scanning || !s->run_access ||
+                s->run_start > s->scan_next ||
+                s->run_start + s->run_pages * TESTDEV_SCAN_PAGE_SIZE !=
+                s->scan_next)) {
+        /* A run is reported when it ends; it ends at the next page. */
+        bad = "the scan's run of pages";
     } else if (s->failed && (busy || s->aggressive || s->scanning)) {
         bad = "a failed device with work pending";
     } else if (s->failed && !s->fail_after_copies) {

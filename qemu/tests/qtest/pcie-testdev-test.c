@@ -978,6 +978,94 @@ static void test_scan_mmio(void)
     testdev_stop(&t);
 }
 
+/*
+ * A scan's progress in the stream is data too: a next page past the top
+ * (the scan would go on at 0), one not on a page, or a run of pages that
+ * does not end at the next page (a trace of a range no scan visited) must
+ * not load. Patched as in test_migration_bad_state(), in the
+ * pcie-testdev/scan subsection of a device saved mid-scan.
+ */
+static void test_scan_migration_bad_state(void)
+{
+    /* Offsets of 8-byte fields from the subsection's first (big endian). */
+    enum { NEXT = 57, RUN_START = 81, RUN_PAGES = 89 };
+    static const struct {
+        const char *what;
+        size_t offset, offset2;
+        uint64_t val, val2;
+    } patches[] = {
+        { "the next page 16 pages under 2^64, no run",
+          NEXT, RUN_PAGES, -16 * TESTDEV_SCAN_PAGE_SIZE, 0 },
+        { "the next page not on a page, no run",
+          NEXT, RUN_PAGES, 0x2007ff, 0 },
+        { "a run of pages from past the next page",
+          RUN_START, RUN_START, -TESTDEV_SCAN_PAGE_SIZE,
+          -TESTDEV_SCAN_PAGE_SIZE },
+    };
+    static const char name[] = "pcie-testdev/scan";
+    g_autofree char *file = NULL;
+    g_autofree char *save = NULL;
+    g_autofree char *stream = NULL;
+    size_t len, i, at;
+    Testdev src;
+    int fd;
+
+    fd = g_file_open_tmp("pcie-testdev-scan-migration-XXXXXX", &file, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    save = g_strdup_printf("exec:cat > %s", file);
+    testdev_start(&src, true, "");
+    scan(&src, 0, RAM_PAGES, 0);
+    qtest_clock_step(src.qts, 3 * MS);
+    g_assert_cmpuint(rd(&src, TESTDEV_REG_SCAN_CTRL), ==, TESTDEV_SCAN_RUN);
+    qtest_qmp_assert_success(src.qts, "{ 'execute': 'migrate',"
+                             " 'arguments': { 'uri': %s } }", save);
+    wait_migration(src.qts);
+    testdev_stop(&src);
+    g_assert_true(g_file_get_contents(file, &stream, &len, NULL));
+    for (at = 0; at + strlen(name) <= len; at++) {
+        if (!memcmp(stream + at, name, strlen(name))) {
+            break;
+        }
+    }
+    at += strlen(name) + 4;     /* the name, then its version */
+    g_assert_cmpuint(at + 102, <=, len);
+    /* A run is pending: RAM from 1 MiB on, up to the next page. */
+    g_assert_cmphex(ldq_be_p(stream + at + RUN_START), ==, 0x100000);
+
+    for (i = 0; i <= ARRAY_SIZE(patches); i++) {
+        g_autofree char *patched = g_memdup2(stream, len);
+        g_autofree char *load = NULL;
+        QTestState *dst;
+        int waited;
+
+        if (i < ARRAY_SIZE(patches)) {
+            g_test_message("loading with %s", patches[i].what);
+            stq_be_p(patched + at + patches[i].offset, patches[i].val);
+            stq_be_p(patched + at + patches[i].offset2, patches[i].val2);
+        }
+        g_assert_true(g_file_set_contents(file, patched, len, NULL));
+        load = g_strdup_printf("exec:cat %s", file);
+        dst = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
+                          " -incoming defer", RAM_SIZE >> 20);
+        qtest_qmp_assert_success(dst, "{ 'execute': 'migrate-incoming',"
+                                 " 'arguments': { 'uri': %s } }", load);
+        if (i == ARRAY_SIZE(patches)) {
+            /* The stream as saved loads. */
+            wait_migration(dst);
+            qtest_quit(dst);
+            break;
+        }
+        for (waited = 0; waited < 1000 && qtest_probe_child(dst); waited++) {
+            g_usleep(10 * 1000);
+        }
+        g_assert_false(qtest_probe_child(dst));
+        qtest_set_expected_status(dst, EXIT_FAILURE);
+        qtest_quit(dst);
+    }
+    unlink(file);
+}
+
 /* Unplugging the device with a copy pending and aggressive mode on. */
 static void test_unplug(void)
 {
@@ -2393,6 +2481,8 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/scan", test_scan);
     qtest_add_func("/pcie-testdev/scan/migration", test_scan_migration);
     qtest_add_func("/pcie-testdev/scan/mmio", test_scan_mmio);
+    qtest_add_func("/pcie-testdev/scan/migration-bad-state",
+                   test_scan_migration_bad_state);
     qtest_add_func("/pcie-testdev/memory-bound", test_memory_bound);
     qtest_add_func("/pcie-testdev/msi-to-own-bar", test_msi_to_own_bar);
     qtest_add_func("/pcie-testdev/unaligned", test_unaligned);
