@@ -1209,6 +1209,22 @@ static uint64_t fuzz_size(void)
 }
 
 /*
+ * SCAN_PAGES a fuzzer writes: mostly sizes a scan takes (a random 64-bit
+ * value never is one), now and then the largest, 0 or one too many.
+ */
+static uint64_t fuzz_scan_pages(void)
+{
+    switch (g_test_rand_int_range(0, 8)) {
+    case 0:
+        return TESTDEV_SCAN_MAX_PAGES + g_test_rand_int_range(0, 2);
+    case 1:
+        return 0;
+    default:
+        return g_test_rand_int_range(1, 0x4000);
+    }
+}
+
+/*
  * Random register accesses, config-space writes, resets and clock steps,
  * with DMA aimed anywhere, for a third of fuzz_seconds(); the seed is
  * GLib's (--seed to replay). The device must keep working.
@@ -1245,6 +1261,15 @@ static void test_fuzz(void)
         case TESTDEV_REG_BUSY_DELAY:
             val = g_test_rand_bit() ? g_test_rand_int_range(0, 20)
                                     : ((uint64_t)g_test_rand_int() << 32);
+            break;
+        case TESTDEV_REG_SCAN_START:
+            val = fuzz_addr(&t);
+            break;
+        case TESTDEV_REG_SCAN_PAGES:
+            val = fuzz_scan_pages();
+            break;
+        case TESTDEV_REG_SCAN_CTRL:
+            val = g_test_rand_int_range(0, 4);
             break;
         default:
             val = ((uint64_t)g_test_rand_int() << 32) | g_test_rand_int();
@@ -2346,6 +2371,15 @@ static void fuzz_step(FuzzWorld *w, const char *file)
         break;
     case TESTDEV_REG_BUSY_DELAY:
         val = g_test_rand_int_range(0, 3);
+        break;
+    case TESTDEV_REG_SCAN_START:
+        val = fuzz_target(w);
+        break;
+    case TESTDEV_REG_SCAN_PAGES:
+        val = fuzz_scan_pages();
+        break;
+    case TESTDEV_REG_SCAN_CTRL:
+        val = g_test_rand_int_range(0, 4);
         break;
     default:
         val = ((uint64_t)g_test_rand_int() << 32) | g_test_rand_int();
