@@ -142,6 +142,8 @@ struct PCIeTestdevState {
     uint64_t run_pages;
     uint32_t run_access;
     bool run_ram;
+    /* Canary trace events this scan has made (TESTDEV_SCAN_CANARY_TRACES). */
+    uint32_t scan_canary_traces;
     /* One page read for canaries: a fixed buffer, whatever max_size is. */
     uint64_t scan_buf[TESTDEV_SCAN_PAGE_SIZE / 8];
 
@@ -505,24 +507,45 @@ static void pcie_testdev_scan_note(PCIeTestdevState *s, uint64_t addr,
     s->run_pages++;
 }
 
-/* Read a readable RAM page, as an attacker would, and look for the canary. */
+/*
+ * Read a readable RAM page, as an attacker would, and look for the canary.
+ * The page counts once however many times it holds the canary, and is
+ * traced for its first TESTDEV_SCAN_PAGE_CANARY_TRACES tags, and a scan
+ * for its first TESTDEV_SCAN_CANARY_TRACES: a guest that fills its RAM
+ * with the canary must not make 512 trace events of each page.
+ */
+#define TESTDEV_SCAN_PAGE_CANARY_TRACES 4
+#define TESTDEV_SCAN_CANARY_TRACES 256
+
 static void pcie_testdev_scan_read(PCIeTestdevState *s, AddressSpace *as,
                                    uint64_t addr)
 {
     uint64_t canary = cpu_to_le64(s->scan_canary);
+    uint64_t tags[TESTDEV_SCAN_PAGE_CANARY_TRACES];
+    size_t i, j, traced = 0;
     bool found = false;
-    size_t i;
 
     if (address_space_read(as, addr, MEMTXATTRS_UNSPECIFIED, s->scan_buf,
                            TESTDEV_SCAN_PAGE_SIZE) != MEMTX_OK) {
         return;
     }
     for (i = 0; i < ARRAY_SIZE(s->scan_buf); i++) {
-        if (s->scan_buf[i] == canary) {
-            trace_pcie_testdev_scan_canary(s->scan_seq, addr + i * 8,
-                i + 1 < ARRAY_SIZE(s->scan_buf) ?
-                le64_to_cpu(s->scan_buf[i + 1]) : 0);
-            found = true;
+        uint64_t tag;
+
+        if (s->scan_buf[i] != canary) {
+            continue;
+        }
+        found = true;
+        tag = i + 1 < ARRAY_SIZE(s->scan_buf) ?
+              le64_to_cpu(s->scan_buf[i + 1]) : 0;
+        for (j = 0; j < traced && tags[j] != tag; j++) {
+            /* a tag this page has shown already */
+        }
+        if (j == traced && traced < ARRAY_SIZE(tags) &&
+            s->scan_canary_traces < TESTDEV_SCAN_CANARY_TRACES) {
+            tags[traced++] = tag;
+            s->scan_canary_traces++;
+            trace_pcie_testdev_scan_canary(s->scan_seq, addr + i * 8, tag);
         }
     }
     s->scan_canaries += found;
@@ -569,6 +592,7 @@ static void pcie_testdev_scan_ctrl(PCIeTestdevState *s, uint64_t val)
     s->scan_left = MIN(s->scan_pages,
                        (UINT64_MAX - start) / TESTDEV_SCAN_PAGE_SIZE + 1);
     s->run_pages = 0;
+    s->scan_canary_traces = 0;
     s->scanning = true;
     s->scan_deadline = pcie_testdev_deadline(s, 0);
     trace_pcie_testdev_scan_start(s->scan_seq, start, s->scan_left,
@@ -1133,7 +1157,8 @@ static int pcie_testdev_post_load(void *opaque, int version_id)
                s->scanning != (s->scan_left != 0) ||
                s->scan_left > TESTDEV_SCAN_MAX_PAGES ||
                s->run_pages > TESTDEV_SCAN_MAX_PAGES ||
-               s->run_access > (SCAN_READ | SCAN_WRITE)) {
+               s->run_access > (SCAN_READ | SCAN_WRITE) ||
+               s->scan_canary_traces > TESTDEV_SCAN_CANARY_TRACES) {
         bad = "the scan's progress";
     } else if (s->scanning &&
                ((s->scan_next & (TESTDEV_SCAN_PAGE_SIZE - 1)) ||
@@ -1235,6 +1260,7 @@ static const VMStateDescription vmstate_pcie_testdev_scan = {
         VMSTATE_UINT64(run_pages, PCIeTestdevState),
         VMSTATE_UINT32(run_access, PCIeTestdevState),
         VMSTATE_BOOL(run_ram, PCIeTestdevState),
+        VMSTATE_UINT32(scan_canary_traces, PCIeTestdevState),
         VMSTATE_END_OF_LIST()
     },
 };

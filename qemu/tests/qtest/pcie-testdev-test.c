@@ -979,6 +979,91 @@ static void test_scan_mmio(void)
 }
 
 /*
+ * A guest that fills its RAM with the canary: each page counts once, and
+ * is traced once a tag (up to 4 tags a page, 256 a scan), not once each
+ * 8 bytes (512 trace events a page: 16 MiB of canaries made 2 million
+ * events, 157 MB of log and 1.6 s of host CPU for 8 ms of the timeline).
+ */
+static void test_scan_canary_flood(void)
+{
+    const int pages = 64;
+    g_autofree uint64_t *page = g_new(uint64_t, TESTDEV_SCAN_PAGE_SIZE / 8);
+    g_autofree char *log = NULL;
+    g_autofree char *log2 = NULL;
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    int fd, i, events = 0;
+    Testdev t;
+
+    fd = g_file_open_tmp("pcie-testdev-trace-XXXXXX", &log, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    t.qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
+                        " -trace pcie_testdev_scan_canary -D %s",
+                        RAM_SIZE >> 20, log);
+    t.bus = qpci_new_pc(t.qts, NULL);
+    t.dev = qpci_device_find(t.bus, DEVFN);
+    g_assert(t.dev);
+    testdev_map(&t, false);
+    for (i = 0; i < TESTDEV_SCAN_PAGE_SIZE / 8; i++) {
+        page[i] = cpu_to_le64(CANARY);
+    }
+    for (i = 0; i < pages; i++) {
+        qtest_memwrite(t.qts, DST_BUF + i * TESTDEV_SCAN_PAGE_SIZE, page,
+                       TESTDEV_SCAN_PAGE_SIZE);
+    }
+    /* One page more, with two tags: both are reported. */
+    qtest_writeq(t.qts, SRC_BUF, CANARY);
+    qtest_writeq(t.qts, SRC_BUF + 8, 1);
+    qtest_writeq(t.qts, SRC_BUF + 0x100, CANARY);
+    qtest_writeq(t.qts, SRC_BUF + 0x108, 2);
+    scan(&t, SRC_BUF, 1, CANARY);
+    scan_wait(&t);
+    scan(&t, DST_BUF, pages, CANARY);
+    scan_wait(&t);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_CANARIES), ==, pages);
+    testdev_stop(&t);
+
+    g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        events += !!strstr(lines[i], "pcie_testdev_scan_canary");
+    }
+    unlink(log);
+    g_test_message("%d canary trace events", events);
+    /* Two tags a page of canaries: the canary, and 0 after the last. */
+    g_assert_cmpint(events, ==, 2 + 2 * pages);
+
+    /* And no more than 256 a scan, however many pages hold it. */
+    fd = g_file_open_tmp("pcie-testdev-trace-XXXXXX", &log2, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    t.qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
+                        " -trace pcie_testdev_scan_canary -D %s",
+                        RAM_SIZE >> 20, log2);
+    t.bus = qpci_new_pc(t.qts, NULL);
+    t.dev = qpci_device_find(t.bus, DEVFN);
+    testdev_map(&t, false);
+    for (i = 0; i < 4 * pages; i++) {
+        qtest_memwrite(t.qts, DST_BUF + i * TESTDEV_SCAN_PAGE_SIZE, page,
+                       TESTDEV_SCAN_PAGE_SIZE);
+    }
+    scan(&t, DST_BUF, 4 * pages, CANARY);
+    scan_wait(&t);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_CANARIES), ==, 4 * pages);
+    testdev_stop(&t);
+    g_free(text);
+    g_strfreev(lines);
+    g_assert_true(g_file_get_contents(log2, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0, events = 0; lines[i]; i++) {
+        events += !!strstr(lines[i], "pcie_testdev_scan_canary");
+    }
+    unlink(log2);
+    g_assert_cmpint(events, ==, 256);
+}
+
+/*
  * A scan's progress in the stream is data too: a next page past the top
  * (the scan would go on at 0), one not on a page, or a run of pages that
  * does not end at the next page (a trace of a range no scan visited) must
@@ -2515,6 +2600,7 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/scan", test_scan);
     qtest_add_func("/pcie-testdev/scan/migration", test_scan_migration);
     qtest_add_func("/pcie-testdev/scan/mmio", test_scan_mmio);
+    qtest_add_func("/pcie-testdev/scan/canary-flood", test_scan_canary_flood);
     qtest_add_func("/pcie-testdev/scan/migration-bad-state",
                    test_scan_migration_bad_state);
     qtest_add_func("/pcie-testdev/memory-bound", test_memory_bound);
