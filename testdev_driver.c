@@ -878,6 +878,21 @@ static int testdev_ioc_scan(struct testdev_file *tf, struct testdev_scan *req)
 		ret = -EIO;
 		goto unlock;
 	}
+	/*
+	 * The scan turns the device's bus mastering on, as a rogue device
+	 * would: not while a copy is pending, which bus mastering being off
+	 * keeps from landing in buffers that may be gone (a copy that timed
+	 * out, or one an earlier binding left).
+	 */
+	ctrl = testdev_rd(td, TESTDEV_REG_STATUS);
+	if (testdev_dead(td, ctrl)) {
+		ret = -ENODEV;
+		goto unlock;
+	}
+	if (ctrl & TESTDEV_STATUS_BUSY || td->stale_copy) {
+		ret = -EBUSY;
+		goto unlock;
+	}
 	testdev_wr(td, TESTDEV_REG_SCAN_START, req->start);
 	testdev_wr(td, TESTDEV_REG_SCAN_PAGES, req->pages);
 	testdev_wr(td, TESTDEV_REG_SCAN_CANARY, req->canary);
@@ -902,6 +917,9 @@ static int testdev_ioc_scan(struct testdev_file *tf, struct testdev_scan *req)
 unlock:
 	/* The canary is the user's secret: leave none in the device. */
 	testdev_wr(td, TESTDEV_REG_SCAN_CANARY, 0);
+	/* Bus mastering as it was: off if a user (SET_MASTER 0) said so. */
+	if (!td->pdev->is_busmaster)
+		pci_clear_master(td->pdev);
 	mutex_unlock(&td->lock);
 	return ret;
 }

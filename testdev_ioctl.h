@@ -123,7 +123,10 @@ struct testdev_rogue {
  * A reachability scan by the device (see the device's spec): which of
  * pages bus addresses from start it could read and write, and in how many
  * readable RAM pages it found canary (0: it reads none). It names memory
- * by address: CAP_SYS_RAWIO and no lockdown (-EPERM).
+ * by address: CAP_SYS_RAWIO and no lockdown (-EPERM). The device turns its
+ * bus mastering on for the scan, as a rogue device would; the driver turns
+ * it back off after if it was off (SET_MASTER 0), and refuses a scan while
+ * a copy is pending (-EBUSY).
  */
 struct testdev_scan {
 	__u32 argsz;

@@ -1579,12 +1579,13 @@ static void check_unbind_user_fault(const char *dev, struct ktap *k)
  * naming memory by address takes, and removal while an ioctl waits for
  * user memory; as KTAP. Unbinds and binds the device again at the end.
  */
-#define CHECK_DRIVER_TESTS (8 + UNPRIVILEGED_TESTS + BUDGET_TESTS + 3)
+#define CHECK_DRIVER_TESTS (9 + UNPRIVILEGED_TESTS + BUDGET_TESTS + 3)
 
 static int check_driver(const char *dev)
 {
 	struct testdev_info inf = { .argsz = sizeof(inf) };
 	struct ktap k = { .prefix = "" };
+	struct testdev_scan scan = { 0 };
 	struct buf s, a, d, many[8];
 	struct testdev_copy c;
 	int fd = open_dev(dev), i, j, shared = 0, ret;
@@ -1662,6 +1663,25 @@ static int check_driver(const char *dev)
 		buf_ref(fd, TESTDEV_IOC_BUF_FREE, &a);
 	ktap_result(&k, s.phys != 0, "root-gets-phys", "0x%llx",
 		    (unsigned long long)s.phys);
+
+	/*
+	 * A scan turns the device's bus mastering on, as a rogue device
+	 * would; where a user turned it off, no copy may land after.
+	 */
+	if (buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0))
+		die("allocating a buffer: %s", strerror(errno));
+	buf_fill(fd, &d, 0, DST_FILL, PAGE);
+	set_master(fd, 0);
+	scan.argsz = sizeof(scan);
+	scan.pages = 16;
+	ret = ioctl(fd, TESTDEV_IOC_SCAN, &scan) ? -errno : 0;
+	i = landed(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
+		   addr_of(TESTDEV_ADDR_DMA, &d, 0), &d, SRC_FILL, 64);
+	ktap_result(&k, !ret && !i, "scan-keeps-master-off",
+		    "scan: %s; a copy after it %s", strerror(-ret),
+		    i ? "landed" : "did not land");
+	set_master(fd, 1);
+	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &d);
 	buf_ref(fd, TESTDEV_IOC_BUF_FREE, &s);
 	close(fd);
 

@@ -150,6 +150,8 @@ struct PCIeTestdevState {
     uint64_t run_pages;
     uint32_t run_access;
     bool run_ram;
+    /* Canary trace events this scan has made (TESTDEV_SCAN_CANARY_TRACES). */
+    uint32_t scan_canary_traces;
     /* One page read for canaries: a fixed buffer, whatever max_size is. */
     uint64_t scan_buf[TESTDEV_SCAN_PAGE_SIZE / 8];
 
@@ -492,6 +494,34 @@ static const char *pcie_testdev_access_name(uint32_t access)
     return names[access & 3];
 }
 
+/*
+ * Whether an MMIO region takes an access of some size at offset addr:
+ * asked, never made (.valid.accepts callbacks have no side effects).
+ */
+static bool pcie_testdev_mmio_takes(MemoryRegion *mr, hwaddr addr,
+                                    bool is_write)
+{
+    unsigned size;
+
+    for (size = 1; size <= 8; size *= 2) {
+        if (memory_region_access_valid(mr, addr, size, is_write,
+                                       MEMTXATTRS_UNSPECIFIED)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Probe one page: RAM all over it (ram), or some region in it that takes
+ * an access (MMIO smaller than a page: the HPET, a small BAR, counts).
+ * One translation a region the page holds, and no more than
+ * TESTDEV_SCAN_MAX_REGIONS of them: each probe's cost is bounded, whatever
+ * the guest maps there (asking for every access of a page, as
+ * address_space_access_valid() does, costs up to 4096 calls a page).
+ */
+#define TESTDEV_SCAN_MAX_REGIONS 16
+
 static uint32_t pcie_testdev_probe(AddressSpace *as, uint64_t addr,
                                    bool *ram)
 {
@@ -499,27 +529,35 @@ static uint32_t pcie_testdev_probe(AddressSpace *as, uint64_t addr,
     int is_write;
 
     *ram = false;
+    RCU_READ_LOCK_GUARD();
     for (is_write = 0; is_write < 2; is_write++) {
-        hwaddr xlat, l = TESTDEV_SCAN_PAGE_SIZE;
-        MemoryRegion *mr;
+        hwaddr off = 0;
+        int regions;
 
-        RCU_READ_LOCK_GUARD();
-        mr = address_space_translate(as, addr, &xlat, &l, is_write,
-                                     MEMTXATTRS_UNSPECIFIED);
-        if (memory_region_is_ram(mr) && !memory_region_is_ram_device(mr) &&
-            l == TESTDEV_SCAN_PAGE_SIZE) {
-            if (!is_write || !mr->readonly) {
+        for (regions = 0; off < TESTDEV_SCAN_PAGE_SIZE &&
+                          regions < TESTDEV_SCAN_MAX_REGIONS; regions++) {
+            hwaddr xlat, l = TESTDEV_SCAN_PAGE_SIZE - off;
+            MemoryRegion *mr = address_space_translate(as, addr + off, &xlat,
+                                                       &l, is_write,
+                                                       MEMTXATTRS_UNSPECIFIED);
+            bool is_ram = memory_region_is_ram(mr) &&
+                          !memory_region_is_ram_device(mr);
+
+            if (is_ram && !(is_write && mr->readonly)) {
                 access |= is_write ? SCAN_WRITE : SCAN_READ;
-                *ram = true;
+                /* Kind "ram": RAM over the whole page, as before. */
+                *ram = *ram || (!off && l == TESTDEV_SCAN_PAGE_SIZE);
+                break;
             }
-        } else if (memory_region_access_valid(mr, xlat, 4, is_write,
-                                              MEMTXATTRS_UNSPECIFIED) &&
-                   address_space_access_valid(as, addr,
-                                              TESTDEV_SCAN_PAGE_SIZE,
-                                              is_write,
-                                              MEMTXATTRS_UNSPECIFIED)) {
-            /* MMIO that would take the access (a doorbell, a peer's BAR). */
-            access |= is_write ? SCAN_WRITE : SCAN_READ;
+            if (!is_ram && pcie_testdev_mmio_takes(mr, xlat, is_write)) {
+                /* MMIO that would take the access (a doorbell, a BAR). */
+                access |= is_write ? SCAN_WRITE : SCAN_READ;
+                break;
+            }
+            if (l == 0) {
+                break;
+            }
+            off += l;
         }
     }
     return access;
@@ -556,24 +594,45 @@ static void pcie_testdev_scan_note(PCIeTestdevState *s, uint64_t addr,
     s->run_pages++;
 }
 
-/* Read a readable RAM page, as an attacker would, and look for the canary. */
+/*
+ * Read a readable RAM page, as an attacker would, and look for the canary.
+ * The page counts once however many times it holds the canary, and is
+ * traced for its first TESTDEV_SCAN_PAGE_CANARY_TRACES tags, and a scan
+ * for its first TESTDEV_SCAN_CANARY_TRACES: a guest that fills its RAM
+ * with the canary must not make 512 trace events of each page.
+ */
+#define TESTDEV_SCAN_PAGE_CANARY_TRACES 4
+#define TESTDEV_SCAN_CANARY_TRACES 256
+
 static void pcie_testdev_scan_read(PCIeTestdevState *s, AddressSpace *as,
                                    uint64_t addr)
 {
     uint64_t canary = cpu_to_le64(s->scan_canary);
+    uint64_t tags[TESTDEV_SCAN_PAGE_CANARY_TRACES];
+    size_t i, j, traced = 0;
     bool found = false;
-    size_t i;
 
     if (address_space_read(as, addr, MEMTXATTRS_UNSPECIFIED, s->scan_buf,
                            TESTDEV_SCAN_PAGE_SIZE) != MEMTX_OK) {
         return;
     }
     for (i = 0; i < ARRAY_SIZE(s->scan_buf); i++) {
-        if (s->scan_buf[i] == canary) {
-            trace_pcie_testdev_scan_canary(s->scan_seq, addr + i * 8,
-                i + 1 < ARRAY_SIZE(s->scan_buf) ?
-                le64_to_cpu(s->scan_buf[i + 1]) : 0);
-            found = true;
+        uint64_t tag;
+
+        if (s->scan_buf[i] != canary) {
+            continue;
+        }
+        found = true;
+        tag = i + 1 < ARRAY_SIZE(s->scan_buf) ?
+              le64_to_cpu(s->scan_buf[i + 1]) : 0;
+        for (j = 0; j < traced && tags[j] != tag; j++) {
+            /* a tag this page has shown already */
+        }
+        if (j == traced && traced < ARRAY_SIZE(tags) &&
+            s->scan_canary_traces < TESTDEV_SCAN_CANARY_TRACES) {
+            tags[traced++] = tag;
+            s->scan_canary_traces++;
+            trace_pcie_testdev_scan_canary(s->scan_seq, addr + i * 8, tag);
         }
     }
     s->scan_canaries += found;
@@ -620,6 +679,7 @@ static void pcie_testdev_scan_ctrl(PCIeTestdevState *s, uint64_t val)
     s->scan_left = MIN(s->scan_pages,
                        (UINT64_MAX - start) / TESTDEV_SCAN_PAGE_SIZE + 1);
     s->run_pages = 0;
+    s->scan_canary_traces = 0;
     s->scanning = true;
     s->scan_deadline = pcie_testdev_deadline(s, 0);
     trace_pcie_testdev_scan_start(s->scan_seq, start, s->scan_left,
@@ -1179,8 +1239,22 @@ static int pcie_testdev_post_load(void *opaque, int version_id)
                s->scanning != (s->scan_left != 0) ||
                s->scan_left > TESTDEV_SCAN_MAX_PAGES ||
                s->run_pages > TESTDEV_SCAN_MAX_PAGES ||
-               s->run_access > (SCAN_READ | SCAN_WRITE)) {
+               s->run_access > (SCAN_READ | SCAN_WRITE) ||
+               s->scan_canary_traces > TESTDEV_SCAN_CANARY_TRACES) {
         bad = "the scan's progress";
+    } else if (s->scanning &&
+               ((s->scan_next & (TESTDEV_SCAN_PAGE_SIZE - 1)) ||
+                s->scan_left - 1 > (UINT64_MAX - s->scan_next) /
+                                   TESTDEV_SCAN_PAGE_SIZE)) {
+        /* Page by page, and never past the top, as scan_ctrl starts it. */
+        bad = "the scan's next page";
+    } else if (s->run_pages &&
+               (!s->scanning || !s->run_access ||
+                s->run_start > s->scan_next ||
+                s->run_start + s->run_pages * TESTDEV_SCAN_PAGE_SIZE !=
+                s->scan_next)) {
+        /* A run is reported when it ends; it ends at the next page. */
+        bad = "the scan's run of pages";
     } else if (s->failed && (busy || s->aggressive || s->scanning)) {
         bad = "a failed device with work pending";
     } else if (s->failed && !s->fail_after_copies) {
@@ -1268,6 +1342,7 @@ static const VMStateDescription vmstate_pcie_testdev_scan = {
         VMSTATE_UINT64(run_pages, PCIeTestdevState),
         VMSTATE_UINT32(run_access, PCIeTestdevState),
         VMSTATE_BOOL(run_ram, PCIeTestdevState),
+        VMSTATE_UINT32(scan_canary_traces, PCIeTestdevState),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -1027,6 +1027,221 @@ static void test_bench(void)
     testdev_stop(&t);
 }
 
+/*
+ * MMIO smaller than a page: the HPET's 1 KiB at 0xfed00000 takes a copy's
+ * reads, so the scan must count its page (asking for every access of the
+ * page, the rest of which is unassigned, said no). And MMIO costs the host
+ * what RAM does: the 256 MiB PCIe config window (enabled as firmware does,
+ * PCIEXBAR in the MCH) once took ~1 ms of host time a page, each access of
+ * each page asked for in turn, some 60 times the timeline's cost of it.
+ */
+#define SCAN_HPET       0xfed00000ULL
+#define SCAN_ECAM       0xb0000000ULL
+#define SCAN_ECAM_PAGES (256 * MiB / TESTDEV_SCAN_PAGE_SIZE)
+
+static void test_scan_mmio(void)
+{
+    g_autoptr(GTimer) timer = g_timer_new();
+    QPCIDevice *mch;
+    Testdev t;
+    int ms;
+
+    testdev_start(&t, false, "");
+    g_assert_cmphex(qtest_readl(t.qts, SCAN_HPET), ==, 0x8086a201);
+    scan(&t, SCAN_HPET, 1, 0);
+    scan_wait(&t);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_READABLE), ==, 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_WRITABLE), ==, 1);
+
+    mch = qpci_device_find(t.bus, QPCI_DEVFN(0, 0));
+    g_assert(mch);
+    qpci_config_writel(mch, 0x64, 0);           /* PCIEXBAR, high */
+    qpci_config_writel(mch, 0x60, SCAN_ECAM | 1); /* 256 MiB, enabled */
+    g_free(mch);
+    scan(&t, SCAN_ECAM, SCAN_ECAM_PAGES, 0);
+    g_timer_start(timer);
+    ms = scan_wait(&t);
+    g_test_message("scan of the config window: %d virtual ms, %.3f s of "
+                   "host time", ms, g_timer_elapsed(timer, NULL));
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_READABLE), ==, SCAN_ECAM_PAGES);
+    /* ~130 virtual ms of turns; 1.5 s of host CPU before, ~30 ms now. */
+    g_assert_cmpfloat(g_timer_elapsed(timer, NULL), <, 0.5);
+    testdev_stop(&t);
+}
+
+/*
+ * A guest that fills its RAM with the canary: each page counts once, and
+ * is traced once a tag (up to 4 tags a page, 256 a scan), not once each
+ * 8 bytes (512 trace events a page: 16 MiB of canaries made 2 million
+ * events, 157 MB of log and 1.6 s of host CPU for 8 ms of the timeline).
+ */
+static void test_scan_canary_flood(void)
+{
+    const int pages = 64;
+    g_autofree uint64_t *page = g_new(uint64_t, TESTDEV_SCAN_PAGE_SIZE / 8);
+    g_autofree char *log = NULL;
+    g_autofree char *log2 = NULL;
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    int fd, i, events = 0;
+    Testdev t;
+
+    fd = g_file_open_tmp("pcie-testdev-trace-XXXXXX", &log, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    t.qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
+                        " -trace pcie_testdev_scan_canary -D %s",
+                        RAM_SIZE >> 20, log);
+    t.bus = qpci_new_pc(t.qts, NULL);
+    t.dev = qpci_device_find(t.bus, DEVFN);
+    g_assert(t.dev);
+    testdev_map(&t, false);
+    for (i = 0; i < TESTDEV_SCAN_PAGE_SIZE / 8; i++) {
+        page[i] = cpu_to_le64(CANARY);
+    }
+    for (i = 0; i < pages; i++) {
+        qtest_memwrite(t.qts, DST_BUF + i * TESTDEV_SCAN_PAGE_SIZE, page,
+                       TESTDEV_SCAN_PAGE_SIZE);
+    }
+    /* One page more, with two tags: both are reported. */
+    qtest_writeq(t.qts, SRC_BUF, CANARY);
+    qtest_writeq(t.qts, SRC_BUF + 8, 1);
+    qtest_writeq(t.qts, SRC_BUF + 0x100, CANARY);
+    qtest_writeq(t.qts, SRC_BUF + 0x108, 2);
+    scan(&t, SRC_BUF, 1, CANARY);
+    scan_wait(&t);
+    scan(&t, DST_BUF, pages, CANARY);
+    scan_wait(&t);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_CANARIES), ==, pages);
+    testdev_stop(&t);
+
+    g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        events += !!strstr(lines[i], "pcie_testdev_scan_canary");
+    }
+    unlink(log);
+    g_test_message("%d canary trace events", events);
+    /* Two tags a page of canaries: the canary, and 0 after the last. */
+    g_assert_cmpint(events, ==, 2 + 2 * pages);
+
+    /* And no more than 256 a scan, however many pages hold it. */
+    fd = g_file_open_tmp("pcie-testdev-trace-XXXXXX", &log2, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    t.qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
+                        " -trace pcie_testdev_scan_canary -D %s",
+                        RAM_SIZE >> 20, log2);
+    t.bus = qpci_new_pc(t.qts, NULL);
+    t.dev = qpci_device_find(t.bus, DEVFN);
+    testdev_map(&t, false);
+    for (i = 0; i < 4 * pages; i++) {
+        qtest_memwrite(t.qts, DST_BUF + i * TESTDEV_SCAN_PAGE_SIZE, page,
+                       TESTDEV_SCAN_PAGE_SIZE);
+    }
+    scan(&t, DST_BUF, 4 * pages, CANARY);
+    scan_wait(&t);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_SCAN_CANARIES), ==, 4 * pages);
+    testdev_stop(&t);
+    g_free(text);
+    g_strfreev(lines);
+    g_assert_true(g_file_get_contents(log2, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0, events = 0; lines[i]; i++) {
+        events += !!strstr(lines[i], "pcie_testdev_scan_canary");
+    }
+    unlink(log2);
+    g_assert_cmpint(events, ==, 256);
+}
+
+/*
+ * A scan's progress in the stream is data too: a next page past the top
+ * (the scan would go on at 0), one not on a page, or a run of pages that
+ * does not end at the next page (a trace of a range no scan visited) must
+ * not load. Patched as in test_migration_bad_state(), in the
+ * pcie-testdev/scan subsection of a device saved mid-scan.
+ */
+static void test_scan_migration_bad_state(void)
+{
+    /* Offsets of 8-byte fields from the subsection's first (big endian). */
+    enum { NEXT = 57, RUN_START = 81, RUN_PAGES = 89 };
+    static const struct {
+        const char *what;
+        size_t offset, offset2;
+        uint64_t val, val2;
+    } patches[] = {
+        { "the next page 16 pages under 2^64, no run",
+          NEXT, RUN_PAGES, -16 * TESTDEV_SCAN_PAGE_SIZE, 0 },
+        { "the next page not on a page, no run",
+          NEXT, RUN_PAGES, 0x2007ff, 0 },
+        { "a run of pages from past the next page",
+          RUN_START, RUN_START, -TESTDEV_SCAN_PAGE_SIZE,
+          -TESTDEV_SCAN_PAGE_SIZE },
+    };
+    static const char name[] = "pcie-testdev/scan";
+    g_autofree char *file = NULL;
+    g_autofree char *save = NULL;
+    g_autofree char *stream = NULL;
+    size_t len, i, at;
+    Testdev src;
+    int fd;
+
+    fd = g_file_open_tmp("pcie-testdev-scan-migration-XXXXXX", &file, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    save = g_strdup_printf("exec:cat > %s", file);
+    testdev_start(&src, true, "");
+    scan(&src, 0, RAM_PAGES, 0);
+    qtest_clock_step(src.qts, 3 * MS);
+    g_assert_cmpuint(rd(&src, TESTDEV_REG_SCAN_CTRL), ==, TESTDEV_SCAN_RUN);
+    qtest_qmp_assert_success(src.qts, "{ 'execute': 'migrate',"
+                             " 'arguments': { 'uri': %s } }", save);
+    wait_migration(src.qts);
+    testdev_stop(&src);
+    g_assert_true(g_file_get_contents(file, &stream, &len, NULL));
+    for (at = 0; at + strlen(name) <= len; at++) {
+        if (!memcmp(stream + at, name, strlen(name))) {
+            break;
+        }
+    }
+    at += strlen(name) + 4;     /* the name, then its version */
+    g_assert_cmpuint(at + 102, <=, len);
+    /* A run is pending: RAM from 1 MiB on, up to the next page. */
+    g_assert_cmphex(ldq_be_p(stream + at + RUN_START), ==, 0x100000);
+
+    for (i = 0; i <= ARRAY_SIZE(patches); i++) {
+        g_autofree char *patched = g_memdup2(stream, len);
+        g_autofree char *load = NULL;
+        QTestState *dst;
+        int waited;
+
+        if (i < ARRAY_SIZE(patches)) {
+            g_test_message("loading with %s", patches[i].what);
+            stq_be_p(patched + at + patches[i].offset, patches[i].val);
+            stq_be_p(patched + at + patches[i].offset2, patches[i].val2);
+        }
+        g_assert_true(g_file_set_contents(file, patched, len, NULL));
+        load = g_strdup_printf("exec:cat %s", file);
+        dst = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
+                          " -incoming defer", RAM_SIZE >> 20);
+        qtest_qmp_assert_success(dst, "{ 'execute': 'migrate-incoming',"
+                                 " 'arguments': { 'uri': %s } }", load);
+        if (i == ARRAY_SIZE(patches)) {
+            /* The stream as saved loads. */
+            wait_migration(dst);
+            qtest_quit(dst);
+            break;
+        }
+        for (waited = 0; waited < 1000 && qtest_probe_child(dst); waited++) {
+            g_usleep(10 * 1000);
+        }
+        g_assert_false(qtest_probe_child(dst));
+        qtest_set_expected_status(dst, EXIT_FAILURE);
+        qtest_quit(dst);
+    }
+    unlink(file);
+}
+
 /* Unplugging the device with a copy pending and aggressive mode on. */
 static void test_unplug(void)
 {
@@ -1248,6 +1463,22 @@ static uint64_t fuzz_size(void)
 }
 
 /*
+ * SCAN_PAGES a fuzzer writes: mostly sizes a scan takes (a random 64-bit
+ * value never is one), now and then the largest, 0 or one too many.
+ */
+static uint64_t fuzz_scan_pages(void)
+{
+    switch (g_test_rand_int_range(0, 8)) {
+    case 0:
+        return TESTDEV_SCAN_MAX_PAGES + g_test_rand_int_range(0, 2);
+    case 1:
+        return 0;
+    default:
+        return g_test_rand_int_range(1, 0x4000);
+    }
+}
+
+/*
  * Random register accesses, config-space writes, resets and clock steps,
  * with DMA aimed anywhere, for a third of fuzz_seconds(); the seed is
  * GLib's (--seed to replay). The device must keep working.
@@ -1284,6 +1515,15 @@ static void test_fuzz(void)
         case TESTDEV_REG_BUSY_DELAY:
             val = g_test_rand_bit() ? g_test_rand_int_range(0, 20)
                                     : ((uint64_t)g_test_rand_int() << 32);
+            break;
+        case TESTDEV_REG_SCAN_START:
+            val = fuzz_addr(&t);
+            break;
+        case TESTDEV_REG_SCAN_PAGES:
+            val = fuzz_scan_pages();
+            break;
+        case TESTDEV_REG_SCAN_CTRL:
+            val = g_test_rand_int_range(0, 4);
             break;
         default:
             val = ((uint64_t)g_test_rand_int() << 32) | g_test_rand_int();
@@ -2386,6 +2626,15 @@ static void fuzz_step(FuzzWorld *w, const char *file)
     case TESTDEV_REG_BUSY_DELAY:
         val = g_test_rand_int_range(0, 3);
         break;
+    case TESTDEV_REG_SCAN_START:
+        val = fuzz_target(w);
+        break;
+    case TESTDEV_REG_SCAN_PAGES:
+        val = fuzz_scan_pages();
+        break;
+    case TESTDEV_REG_SCAN_CTRL:
+        val = g_test_rand_int_range(0, 4);
+        break;
     default:
         val = ((uint64_t)g_test_rand_int() << 32) | g_test_rand_int();
     }
@@ -2524,6 +2773,10 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/unplug", test_unplug);
     qtest_add_func("/pcie-testdev/scan", test_scan);
     qtest_add_func("/pcie-testdev/scan/migration", test_scan_migration);
+    qtest_add_func("/pcie-testdev/scan/mmio", test_scan_mmio);
+    qtest_add_func("/pcie-testdev/scan/canary-flood", test_scan_canary_flood);
+    qtest_add_func("/pcie-testdev/scan/migration-bad-state",
+                   test_scan_migration_bad_state);
     qtest_add_func("/pcie-testdev/memory-bound", test_memory_bound);
     qtest_add_func("/pcie-testdev/msi-to-own-bar", test_msi_to_own_bar);
     qtest_add_func("/pcie-testdev/unaligned", test_unaligned);
