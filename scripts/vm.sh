@@ -176,7 +176,7 @@ vm_args() {
     . "$OUT/env"
     # A VM loaded from a migration carries on in the same folder.
     if [ -n "${VM_INCOMING:-}" ]; then
-        trace=trace-incoming.log
+        trace="trace-incoming.log"
     else
         rm -rf "$dir"
         mkdir -p "$dir"
@@ -312,16 +312,17 @@ vm_hotplug() {
 }
 
 # vm_migrate NAME IOMMU MODE DEVICES DEVICE_PROPS: vm_boot for
-# tests/guest/init's migrate mode, through a migration. On the guest's
+# tests/guest/init's migrate modes, through a migration. On the guest's
 # "copy-pending" line the host stops the VM, migrates it to a file,
 # waits for the migration to complete and quits QEMU; then starts a new
 # QEMU with the same arguments and -incoming from the file, waits for the
 # load and continues the VM there, which runs to the guest's end. Each
-# QEMU runs under VM_TIMEOUT; the host's steps go to host.txt ("saved
-# SECONDS", "source-exit STATUS", "loaded SECONDS", "incoming-status
-# STATUS", or "failed STEP"), QMP's to qmp.log.
+# QEMU runs under VM_TIMEOUT, and is stopped at once if a step fails; the
+# host's steps go to host.txt ("saved SECONDS", "source-exit STATUS",
+# "loaded SECONDS", "incoming-status STATUS", "state-bytes N", or
+# "failed STEP"), QMP's to qmp.log. The state file is removed at the end.
 vm_migrate() {
-    local name=$1 dir=$OUT/vm/$1 pid rc start state=$OUT/vm/$1/vmstate
+    local name=$1 dir=$OUT/vm/$1 pid rc t start state=$OUT/vm/$1/vmstate
     VM_QMP=1 vm_args "$@" || return 1
     printf '%q ' "$VM_QEMU" "${VM_ARGS[@]}" >"$dir/cmdline"
     echo >>"$dir/cmdline"
@@ -331,9 +332,9 @@ vm_migrate() {
     if ! vm_await "$name" copy-pending 90 "$pid"; then
         host "$name" "failed copy-pending"
     else
-        rc=$SECONDS
+        t=$SECONDS
         if qmp "$name" stop "migrate {\"uri\": \"file:$state\"}" 'until query-migrate status completed' quit; then
-            host "$name" "saved $((SECONDS - rc))"
+            host "$name" "saved $((SECONDS - t))"
         else
             host "$name" "failed save"
         fi
@@ -349,17 +350,20 @@ vm_migrate() {
     echo >>"$dir/cmdline"
     timeout "$VM_TIMEOUT" "$VM_QEMU" "${VM_ARGS[@]}" >>"$dir/qemu.log" 2>&1 &
     pid=$!
-    rc=$SECONDS
-    if qmp "$name" 'until query-migrate status completed'; then
-        host "$name" "loaded $((SECONDS - rc))"
+    t=$SECONDS
+    if ! qmp "$name" 'until query-migrate status completed'; then
+        host "$name" "failed load"
+        kill "$pid" 2>/dev/null || true
+    else
+        host "$name" "loaded $((SECONDS - t))"
         # Saved stopped, the VM loads stopped: cont runs it.
         host "$name" "incoming-status $(qmp_status "$name")"
-        qmp "$name" cont || host "$name" "failed cont"
-    else
-        host "$name" "failed load"
+        qmp "$name" cont || { host "$name" "failed cont"; kill "$pid" 2>/dev/null || true; }
     fi
     wait "$pid" && rc=0 || rc=$?
     echo $((SECONDS - start)) >"$dir/seconds"
+    host "$name" "state-bytes $(stat -c %s "$state")"
+    rm -f "$state"
     if [ "$rc" -ne 0 ]; then
         echo "guest $name: the new QEMU exited with $rc: $(tail -3 "$dir/qemu.log")" >&2
         return 1
