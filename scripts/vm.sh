@@ -136,6 +136,11 @@ iommu_config() {
 #              7, 8, ...); slots 4 apart share an INTx line on q35
 #   VM_TRACE   more QEMU trace events for trace.log
 #   VM_SMP     vCPUs (default 1)
+#   VM_QMP     1: a QMP socket, $OUT/vm/NAME/qmp.sock (scripts/qmp drives it)
+#   VM_QEMU_OPTS  more QEMU options (a -global, say)
+#   VM_INCOMING   a migration URI to load the VM from (-incoming): the run
+#              appends to the guest's results.txt and console.log, and
+#              traces into trace-incoming.log (vm_migrate)
 vm_boot() {
     local name=$1 dir=$OUT/vm/$1 rc start
     vm_args "$@" || return 1
@@ -163,26 +168,41 @@ vm_boot() {
 # goes to VM_CONSOLE (a -serial backend; default its console.log).
 vm_args() {
     local name=$1 iommu=$2 mode=$3 devices=$4 props=$5 idle=${6:-3}
-    local dir=$OUT/vm/$name args=() append i slots config qopts kopts missing machine=q35
+    local dir=$OUT/vm/$name args=() append i slots config qopts kopts missing machine=q35 trace=trace.log
+    local extra
     read -ra slots <<<"${VM_SLOTS:-}"
+    read -ra extra <<<"${VM_QEMU_OPTS:-}"
     # shellcheck disable=SC1091
     . "$OUT/env"
-    rm -rf "$dir"
-    mkdir -p "$dir"
+    # A VM loaded from a migration carries on in the same folder.
+    if [ -n "${VM_INCOMING:-}" ]; then
+        trace="trace-incoming.log"
+    else
+        rm -rf "$dir"
+        mkdir -p "$dir"
+    fi
     # no_timer_check: on a loaded host, TCG can miss the kernel's check that
     # the timer ticks through the (interrupt-remapped) IO-APIC, and panic.
     append="console=ttyS0 quiet panic=-1 no_timer_check testdev.mode=$mode testdev.idle=$idle testdev.config=$iommu${VM_APPEND:+ $VM_APPEND}"
     args=(-m "${VM_MEM:-512M}" -smp "${VM_SMP:-1}" -nodefaults -display none -no-reboot
           -L /usr/share/qemu -L /usr/share/seabios
           -kernel "$VM_KERNEL" -initrd "$VM_INITRD"
-          -serial "${VM_CONSOLE:-file:$dir/console.log}" -serial "file:$dir/results.txt"
+          -chardev "file,id=console,path=$dir/console.log,append=on"
+          -chardev "file,id=results,path=$dir/results.txt,append=on"
+          -serial "${VM_CONSOLE:-chardev:console}" -serial chardev:results
           -trace pcie_testdev_reset)
+    if [ "${VM_QMP:-}" = 1 ]; then
+        rm -f "$dir/qmp.sock"
+        args+=(-qmp "unix:$dir/qmp.sock,server=on,wait=off")
+    fi
+    [ -z "${VM_INCOMING:-}" ] || args+=(-incoming "$VM_INCOMING")
+    args+=("${extra[@]}")
     for i in ${VM_TRACE:-}; do
         args+=(-trace "$i")
     done
     # Last: the file a -trace names is where every event goes, and one
     # without a file resets it.
-    args+=(-trace "pcie_testdev_dma,file=$dir/trace.log")
+    args+=(-trace "pcie_testdev_dma,file=$dir/$trace")
     if ! config=$(iommu_config "$iommu"); then
         echo "guest $name: no IOMMU configuration '$iommu' (there are: $(iommu_config_names | tr '\n' ' ')); add one with CONFIG=\"NAME: QEMU OPTIONS | KERNEL OPTIONS\"" >&2
         return 1
@@ -224,6 +244,138 @@ vm_start() {
 }
 vm_wait() {
     wait "${VM_PIDS[$1]}"
+}
+
+# vm_await NAME LINE SECONDS [PID]: wait, SECONDS at most, for the guest's
+# line LINE in its results.txt, and while PID (its QEMU) runs.
+vm_await() {
+    local f=$OUT/vm/$1/results.txt end=$((SECONDS + $3))
+    until grep -qx "$2" "$f" 2>/dev/null; do
+        if [ "$SECONDS" -ge "$end" ]; then
+            echo "guest $1: no '$2' line within $3 s" >&2
+            return 1
+        elif [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
+            echo "guest $1: QEMU ended before its '$2' line" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# qmp NAME STEP...: scripts/qmp on guest NAME's monitor, logged in qmp.log.
+qmp() {
+    local dir=$OUT/vm/$1
+    shift
+    echo "qmp $*" >>"$dir/qmp.log"
+    /usr/bin/python3 "$TOP/scripts/qmp" --timeout 60 "$dir/qmp.sock" "$@" >>"$dir/qmp.log" 2>&1
+}
+# host NAME WORDS...: a line of what the host did, in the guest's host.txt.
+host() {
+    local name=$1
+    shift
+    echo "$*" >>"$OUT/vm/$name/host.txt"
+}
+
+# vm_start_hotplug NAME DEVICE IOMMU MODE DEVICES DEVICE_PROPS: vm_start
+# for tests/guest/init's hotplug modes, with the host's part beside it. On
+# the guest's "copy-pending" line it unplugs testdev0 with device_del and
+# waits for QEMU's DEVICE_DELETED event; on the guest's "device-gone"
+# line it plugs a new pcie-testdev (DEVICE: more of its JSON properties)
+# on the same root port with device_add. Each wait is bounded; the host's
+# steps go to host.txt ("unplugged SECONDS", "plugged", or "failed
+# STEP"), QMP's replies and events to qmp.log. Needs no QMP socket of the
+# caller's: it sets VM_QMP=1.
+vm_start_hotplug() {
+    local name=$1 dev=$2
+    shift 2
+    # No stale results.txt for the host to read before vm_boot makes it anew.
+    rm -rf "${OUT:?}/vm/$name"
+    (
+        VM_QMP=1 vm_boot "$name" "$@" &
+        boot=$!
+        vm_hotplug "$name" "$dev" "$boot" || true
+        wait "$boot"
+    ) &
+    VM_PIDS[$name]=$!
+}
+vm_hotplug() {
+    local name=$1 dev=$2 pid=$3 start
+    vm_await "$name" copy-pending 90 "$pid" || { host "$name" "failed copy-pending"; return 1; }
+    start=$SECONDS
+    qmp "$name" 'device_del {"id": "testdev0"}' 'event DEVICE_DELETED {"device": "testdev0"}' ||
+        { host "$name" "failed device_del"; return 1; }
+    host "$name" "unplugged $((SECONDS - start))"
+    vm_await "$name" 'device-gone [0-9]*' 30 "$pid" || { host "$name" "failed device-gone"; return 1; }
+    qmp "$name" "device_add {\"driver\": \"pcie-testdev\", \"bus\": \"root_port0\", \"id\": \"testdev0-new\"$dev}" ||
+        { host "$name" "failed device_add"; return 1; }
+    host "$name" plugged
+}
+
+# vm_migrate NAME IOMMU MODE DEVICES DEVICE_PROPS: vm_boot for
+# tests/guest/init's migrate modes, through a migration. On the guest's
+# "copy-pending" line the host stops the VM, migrates it to a file,
+# waits for the migration to complete and quits QEMU; then starts a new
+# QEMU with the same arguments and -incoming from the file, waits for the
+# load and continues the VM there, which runs to the guest's end. Each
+# QEMU runs under VM_TIMEOUT, and is stopped at once if a step fails; the
+# host's steps go to host.txt ("saved SECONDS", "source-exit STATUS",
+# "loaded SECONDS", "incoming-status STATUS", "state-bytes N", or
+# "failed STEP"), QMP's to qmp.log. The state file is removed at the end.
+vm_migrate() {
+    local name=$1 dir=$OUT/vm/$1 pid rc t start state=$OUT/vm/$1/vmstate
+    VM_QMP=1 vm_args "$@" || return 1
+    printf '%q ' "$VM_QEMU" "${VM_ARGS[@]}" >"$dir/cmdline"
+    echo >>"$dir/cmdline"
+    start=$SECONDS
+    timeout "$VM_TIMEOUT" "$VM_QEMU" "${VM_ARGS[@]}" >"$dir/qemu.log" 2>&1 &
+    pid=$!
+    if ! vm_await "$name" copy-pending 90 "$pid"; then
+        host "$name" "failed copy-pending"
+    else
+        t=$SECONDS
+        if qmp "$name" stop "migrate {\"uri\": \"file:$state\"}" 'until query-migrate status completed' quit; then
+            host "$name" "saved $((SECONDS - t))"
+        else
+            host "$name" "failed save"
+        fi
+    fi
+    # Saved, QEMU has quit; else, stop it (this function started it).
+    grep -q '^saved ' "$dir/host.txt" 2>/dev/null || kill "$pid" 2>/dev/null || true
+    wait "$pid" && rc=0 || rc=$?
+    host "$name" "source-exit $rc"
+    grep -q '^saved ' "$dir/host.txt" && [ "$rc" -eq 0 ] || return 1
+
+    VM_QMP=1 VM_INCOMING=file:$state vm_args "$@" || return 1
+    printf '%q ' "$VM_QEMU" "${VM_ARGS[@]}" >>"$dir/cmdline"
+    echo >>"$dir/cmdline"
+    timeout "$VM_TIMEOUT" "$VM_QEMU" "${VM_ARGS[@]}" >>"$dir/qemu.log" 2>&1 &
+    pid=$!
+    t=$SECONDS
+    if ! qmp "$name" 'until query-migrate status completed'; then
+        host "$name" "failed load"
+        kill "$pid" 2>/dev/null || true
+    else
+        host "$name" "loaded $((SECONDS - t))"
+        # Saved stopped, the VM loads stopped: cont runs it.
+        host "$name" "incoming-status $(qmp_status "$name")"
+        qmp "$name" cont || { host "$name" "failed cont"; kill "$pid" 2>/dev/null || true; }
+    fi
+    wait "$pid" && rc=0 || rc=$?
+    echo $((SECONDS - start)) >"$dir/seconds"
+    host "$name" "state-bytes $(stat -c %s "$state")"
+    rm -f "$state"
+    if [ "$rc" -ne 0 ]; then
+        echo "guest $name: the new QEMU exited with $rc: $(tail -3 "$dir/qemu.log")" >&2
+        return 1
+    elif ! grep -qx 'end' "$dir/results.txt" 2>/dev/null; then
+        echo "guest $name: did not report to the end (console: $dir/console.log)" >&2
+        return 1
+    fi
+}
+# qmp_status NAME: the VM's run state (running, paused, ...).
+qmp_status() {
+    /usr/bin/python3 "$TOP/scripts/qmp" --timeout 60 "$OUT/vm/$1/qmp.sock" query-status 2>/dev/null |
+        sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p'
 }
 
 # vm_transfer NAME N [BDF]: the driver's verdict for transfer N, or "missing".
