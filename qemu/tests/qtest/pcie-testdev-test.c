@@ -933,55 +933,6 @@ static void test_scan_migration(void)
     g_assert_cmpuint(rd(&dst, TESTDEV_REG_SCAN_CANARIES), ==, 1);
     g_assert_cmpuint(qom_get_uint(dst.qts, TESTDEV_QOM_PATH,
                                   "x-scan-canary-pages"), ==, 1);
- * Aggressive mode on and a copy pending when the VM state is saved: both
- * come across. The pending copy completes once, with its interrupt, and
- * the aggressive copies (aimed elsewhere) go on, counted in COPIES.
- */
-static void test_migration_aggressive(void)
-{
-    const char *props = ",aggression_delay_ms=10";
-    Testdev src, dst;
-    uint64_t copies;
-    int i;
-
-    testdev_start(&src, true, props);
-    fill(&src, SRC_BUF, 0x5d, 4096);
-    fill(&src, DST_BUF, 0x00, 4096);
-    fill(&src, SRC_BUF + 0x2000, 0x7e, 64);
-    fill(&src, DST_BUF + 0x2000, 0x00, 64);
-    wr(&src, TESTDEV_REG_BUSY_DELAY, 100);
-    wr(&src, TESTDEV_REG_INT_ENABLE, TESTDEV_INT_DONE);
-    ring(&src, 4096, TESTDEV_DOORBELL_START);
-    /* The doorbell took its addresses; aggressive copies use these. */
-    ring_copy(&src, SRC_BUF + 0x2000, DST_BUF + 0x2000, 64, 0);
-    wr(&src, TESTDEV_REG_AGGRESSIVE, TESTDEV_AGGRESSIVE_ON);
-    qtest_clock_step(src.qts, 40 * MS);
-    g_assert_cmpuint(rd(&src, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
-    copies = rd(&src, TESTDEV_REG_COPIES);
-    g_assert_cmpuint(copies, >=, 3);
-    assert_filled(&src, DST_BUF + 0x2000, 0x7e, 64);
-    assert_filled(&src, DST_BUF, 0x00, 4096);
-    migrate(&src, &dst, props);
-
-    g_assert_cmpuint(rd(&dst, TESTDEV_REG_AGGRESSIVE), ==, 1);
-    g_assert_cmpuint(rd(&dst, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
-    g_assert_cmpuint(rd(&dst, TESTDEV_REG_COPIES), ==, copies);
-    g_assert_cmpuint(rd(&dst, TESTDEV_REG_INT_STATUS), ==, 0);
-    fill(&dst, DST_BUF + 0x2000, 0x00, 64);
-    for (i = 0; i < 20 && rd(&dst, TESTDEV_REG_STATUS); i++) {
-        qtest_clock_step(dst.qts, 10 * MS);
-    }
-    g_assert_cmpuint(rd(&dst, TESTDEV_REG_STATUS), ==, 0);
-    g_assert_cmpuint(rd(&dst, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_OK);
-    g_assert_cmpuint(rd(&dst, TESTDEV_REG_INT_STATUS), ==, TESTDEV_INT_DONE);
-    assert_filled(&dst, DST_BUF, 0x5d, 4096);
-    /* Aggressive copies went on in the new QEMU, as many as it ran. */
-    qtest_clock_step(dst.qts, 50 * MS);
-    assert_filled(&dst, DST_BUF + 0x2000, 0x7e, 64);
-    g_assert_cmpuint(rd(&dst, TESTDEV_REG_COPIES), >=, copies + 1 + 3);
-    g_assert_cmpuint(rd(&dst, TESTDEV_REG_FAULTS), ==, 0);
-    wr(&dst, TESTDEV_REG_AGGRESSIVE, 0);
-
     testdev_stop(&dst);
     testdev_stop(&src);
 }
@@ -1289,6 +1240,60 @@ static void test_scan_migration_bad_state(void)
         qtest_quit(dst);
     }
     unlink(file);
+}
+
+/*
+ * Aggressive mode on and a copy pending when the VM state is saved: both
+ * come across. The pending copy completes once, with its interrupt, and
+ * the aggressive copies (aimed elsewhere) go on, counted in COPIES.
+ */
+static void test_migration_aggressive(void)
+{
+    const char *props = ",aggression_delay_ms=10";
+    Testdev src, dst;
+    uint64_t copies;
+    int i;
+
+    testdev_start(&src, true, props);
+    fill(&src, SRC_BUF, 0x5d, 4096);
+    fill(&src, DST_BUF, 0x00, 4096);
+    fill(&src, SRC_BUF + 0x2000, 0x7e, 64);
+    fill(&src, DST_BUF + 0x2000, 0x00, 64);
+    wr(&src, TESTDEV_REG_BUSY_DELAY, 100);
+    wr(&src, TESTDEV_REG_INT_ENABLE, TESTDEV_INT_DONE);
+    ring(&src, 4096, TESTDEV_DOORBELL_START);
+    /* The doorbell took its addresses; aggressive copies use these. */
+    ring_copy(&src, SRC_BUF + 0x2000, DST_BUF + 0x2000, 64, 0);
+    wr(&src, TESTDEV_REG_AGGRESSIVE, TESTDEV_AGGRESSIVE_ON);
+    qtest_clock_step(src.qts, 40 * MS);
+    g_assert_cmpuint(rd(&src, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
+    copies = rd(&src, TESTDEV_REG_COPIES);
+    g_assert_cmpuint(copies, >=, 3);
+    assert_filled(&src, DST_BUF + 0x2000, 0x7e, 64);
+    assert_filled(&src, DST_BUF, 0x00, 4096);
+    migrate(&src, &dst, props);
+
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_AGGRESSIVE), ==, 1);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_COPIES), ==, copies);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_INT_STATUS), ==, 0);
+    fill(&dst, DST_BUF + 0x2000, 0x00, 64);
+    for (i = 0; i < 20 && rd(&dst, TESTDEV_REG_STATUS); i++) {
+        qtest_clock_step(dst.qts, 10 * MS);
+    }
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_STATUS), ==, 0);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_RESULT), ==, TESTDEV_RESULT_OK);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_INT_STATUS), ==, TESTDEV_INT_DONE);
+    assert_filled(&dst, DST_BUF, 0x5d, 4096);
+    /* Aggressive copies went on in the new QEMU, as many as it ran. */
+    qtest_clock_step(dst.qts, 50 * MS);
+    assert_filled(&dst, DST_BUF + 0x2000, 0x7e, 64);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_COPIES), >=, copies + 1 + 3);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_FAULTS), ==, 0);
+    wr(&dst, TESTDEV_REG_AGGRESSIVE, 0);
+
+    testdev_stop(&dst);
+    testdev_stop(&src);
 }
 
 /* Unplugging the device with a copy pending and aggressive mode on. */
