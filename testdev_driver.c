@@ -1258,8 +1258,12 @@ static void testdev_stop_rogue(struct testdev *td)
 	r->copies = testdev_rd(td, TESTDEV_REG_COPIES);
 	r->faults = testdev_rd(td, TESTDEV_REG_FAULTS);
 	/* Nor may a reachability scan someone left running go on probing. */
-	if (!td->original)
+	if (!td->original &&
+	    testdev_rd(td, TESTDEV_REG_SCAN_CTRL) & TESTDEV_SCAN_RUN) {
 		testdev_wr(td, TESTDEV_REG_SCAN_CTRL, 0);
+		dev_warn(&td->pdev->dev,
+			 "device was scanning bus addresses on its own before this driver; stopped it\n");
+	}
 	if (r->aggressive)
 		dev_warn(&td->pdev->dev,
 			 "device was DMAing on its own before this driver: %llu copies landed, %llu faulted; stopped it\n",
