@@ -1677,7 +1677,8 @@ static int check_driver(const char *dev)
 	ret = ioctl(fd, TESTDEV_IOC_SCAN, &scan) ? -errno : 0;
 	i = landed(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
 		   addr_of(TESTDEV_ADDR_DMA, &d, 0), &d, SRC_FILL, 64);
-	ktap_result(&k, !ret && !i, "scan-keeps-master-off",
+	/* The original device has no scan (EOPNOTSUPP): the copy still must not land. */
+	ktap_result(&k, (!ret || ret == -EOPNOTSUPP) && !i, "scan-keeps-master-off",
 		    "scan: %s; a copy after it %s", strerror(-ret),
 		    i ? "landed" : "did not land");
 	set_master(fd, 1);
