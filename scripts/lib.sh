@@ -167,7 +167,7 @@ apt_private_cache() {
 # whose path it prints; only the PATHs are extracted, never into the
 # checkout.
 linux_source_files() {
-    local name=$1 pkg ver dir tmp tarball p missing=0
+    local name=$1 pkg ver dir tmp tarball p absent=0
     shift
     need_pkgs xz-utils
     apt_private update
@@ -181,9 +181,9 @@ linux_source_files() {
     [ -n "$ver" ] || die "no linux-source package in the archive"
     dir=$CACHE/$name/linux-$ver
     for p in "$@"; do
-        [ -e "$dir/$p" ] || missing=1
+        [ -e "$dir/$p" ] || absent=1
     done
-    if [ "$missing" = 1 ]; then
+    if [ "$absent" = 1 ]; then
         tmp=$(mktemp -d "$CACHE/$name-dl.XXXXXX")
         tarball=/usr/src/$pkg.tar.xz
         if [ "$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)" != "$ver" ] || [ ! -f "$tarball" ]; then

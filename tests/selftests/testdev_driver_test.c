@@ -28,7 +28,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -37,16 +36,6 @@
 static const char *dev = "pcie-testdev0";
 
 #define USER	1000		/* the unprivileged user's uid and gid */
-
-/* The child's wait status, or -1. */
-static int wait_child(pid_t pid)
-{
-	int status = -1;
-
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return status;
-}
 
 /* The device node's mode. */
 static void node_mode(mode_t mode)

@@ -59,16 +59,6 @@ static pid_t copy_in_child(int fd, struct buf *s, struct buf *d)
 	return pid;
 }
 
-/* The child's wait status, or -1. */
-static int wait_child(pid_t pid)
-{
-	int status = -1;
-
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return status;
-}
-
 /* 1 while the child runs, that is while its copy is pending. */
 static int child_running(pid_t pid)
 {

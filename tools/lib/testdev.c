@@ -43,6 +43,16 @@ void sleep_ms(unsigned int ms)
 		;
 }
 
+/* A child's wait status, or -1. */
+int wait_child(pid_t pid)
+{
+	int status = -1;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
 static int cmp_name(const void *a, const void *b)
 {
 	return strcmp(*(const testdev_name *)a, *(const testdev_name *)b);
@@ -131,7 +141,7 @@ int sysfs_write(const char *path, const char *text)
 }
 
 /* The first line of a file, without its newline; "" if it cannot be read. */
-void read_line(const char *path, char *buf, size_t len)
+static void read_line(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");
 

@@ -33,16 +33,16 @@ typedef char testdev_name[32];
 /* Print "PROGRAM: message" to stderr and exit with status 2. */
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-/* Time. */
+/* Time, and children. */
 uint64_t now_ns(void);
 void sleep_ms(unsigned int ms);
+int wait_child(pid_t pid);
 
 /* Devices, and what sysfs says about them. */
 int list_devices(testdev_name *names, int max);
 int open_dev(const char *name);
 void dev_bdf(const char *dev, char *bdf, size_t len);
 int sysfs_write(const char *path, const char *text);
-void read_line(const char *path, char *buf, size_t len);
 
 /* The IOMMU configuration, as the running kernel has set it up. */
 struct iommu_cfg {
