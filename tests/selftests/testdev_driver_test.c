@@ -243,6 +243,29 @@ FIXTURE_TEARDOWN(unprivileged)
 	chmod(path, 0600);
 }
 
+/* The device opened, and two coherent buffers of a page in it. */
+static int open_pair(struct buf *s, struct buf *d)
+{
+	int fd = open_dev(dev);
+
+	alloc_pair(fd, s, TESTDEV_BUF_COHERENT, 0, 0,
+		   d, TESTDEV_BUF_COHERENT, 0);
+	return fd;
+}
+
+/*
+ * The device opened, a streaming buffer of a page of which the device may
+ * read only the first 64 bytes, and a coherent one.
+ */
+static int open_partial_pair(struct buf *t, struct buf *d)
+{
+	int fd = open_dev(dev);
+
+	alloc_pair(fd, t, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE, 64,
+		   d, TESTDEV_BUF_COHERENT, 0);
+	return fd;
+}
+
 /* Untranslated, a handle is a physical address: hidden. */
 TEST_F(unprivileged, no_address)
 {
@@ -251,9 +274,7 @@ TEST_F(unprivileged, no_address)
 	int fd, ret;
 
 	AS_USER();
-	fd = open_dev(dev);
-	alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
-		   &d, TESTDEV_BUF_COHERENT, 0);
+	fd = open_pair(&s, &d);
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
 		      addr_of(TESTDEV_ADDR_DMA, &d, 0), 64, &c);
 	ASSERT_EQ(0, ret) TH_LOG("copy: %s", strerror(-ret));
@@ -274,14 +295,8 @@ TEST_F(unprivileged, copy_by_dma_handles)
 	int fd;
 
 	AS_USER();
-	fd = open_dev(dev);
-	alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
-		   &d, TESTDEV_BUF_COHERENT, 0);
-	buf_fill(fd, &s, 0, SRC_FILL, PAGE);
-	buf_fill(fd, &d, 0, DST_FILL, PAGE);
-	ASSERT_TRUE(copy_landed(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
-				addr_of(TESTDEV_ADDR_DMA, &d, 0), &d, SRC_FILL,
-				PAGE));
+	fd = open_pair(&s, &d);
+	ASSERT_TRUE(copy_page_lands(fd, &s, &d));
 }
 
 TEST_F(unprivileged, copy_phys)
@@ -291,9 +306,7 @@ TEST_F(unprivileged, copy_phys)
 	int fd, ret;
 
 	AS_USER();
-	fd = open_dev(dev);
-	alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
-		   &d, TESTDEV_BUF_COHERENT, 0);
+	fd = open_pair(&s, &d);
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_PHYS, &s, 0),
 		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c);
 	ASSERT_EQ(-EPERM, ret) TH_LOG("errno %s", strerror(-ret));
@@ -320,9 +333,7 @@ TEST_F(unprivileged, read_past_mapped)
 	int fd, ret;
 
 	AS_USER();
-	fd = open_dev(dev);
-	alloc_pair(fd, &t, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE, 64,
-		   &d, TESTDEV_BUF_COHERENT, 0);
+	fd = open_partial_pair(&t, &d);
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &t, 0),
 		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE, &c);
 	ASSERT_EQ(-EPERM, ret) TH_LOG("errno %s", strerror(-ret));
@@ -335,9 +346,7 @@ TEST_F(unprivileged, copy_stale_handle)
 	int fd, ret;
 
 	AS_USER();
-	fd = open_dev(dev);
-	alloc_pair(fd, &t, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE, 64,
-		   &d, TESTDEV_BUF_COHERENT, 0);
+	fd = open_partial_pair(&t, &d);
 	buf_unmap(fd, &t);
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &t, 0),
 		      addr_of(TESTDEV_ADDR_DMA, &d, 0), 64, &c);

@@ -138,12 +138,7 @@ TEST_F(killed, copy_after_killed_copy_ended)
 	int waited;
 
 	ASSERT_EQ(0, master_when_idle(self->fd, &waited));
-	buf_fill(self->fd, &self->s, 0, SRC_FILL, PAGE);
-	buf_fill(self->fd, &self->d, 0, DST_FILL, PAGE);
-	ASSERT_TRUE(copy_landed(self->fd,
-				addr_of(TESTDEV_ADDR_DMA, &self->s, 0),
-				addr_of(TESTDEV_ADDR_DMA, &self->d, 0),
-				&self->d, SRC_FILL, PAGE))
+	ASSERT_TRUE(copy_page_lands(self->fd, &self->s, &self->d))
 		TH_LOG("after %d ms", waited);
 }
 
@@ -278,11 +273,7 @@ TEST_F(detach, then_copy)
 	fd = open_dev(dev);
 	alloc_pair(fd, &s, TESTDEV_BUF_COHERENT, 0, 0,
 		   &d, TESTDEV_BUF_COHERENT, 0);
-	buf_fill(fd, &s, 0, SRC_FILL, PAGE);
-	buf_fill(fd, &d, 0, DST_FILL, PAGE);
-	ASSERT_TRUE(copy_landed(fd, addr_of(TESTDEV_ADDR_DMA, &s, 0),
-				addr_of(TESTDEV_ADDR_DMA, &d, 0), &d, SRC_FILL,
-				PAGE));
+	ASSERT_TRUE(copy_page_lands(fd, &s, &d));
 	close(fd);
 }
 

@@ -87,6 +87,7 @@ int do_copy(int fd, struct testdev_addr src, struct testdev_addr dst,
 	    uint64_t size, struct testdev_copy *c);
 int copy_landed(int fd, struct testdev_addr src, struct testdev_addr dst,
 		struct buf *d, int byte, uint64_t len);
+int copy_page_lands(int fd, struct buf *s, struct buf *d);
 int stream_copy(int fd, uint64_t size, struct testdev_stream_copy *sc);
 
 /* The device's reachability scan, through the driver. */
