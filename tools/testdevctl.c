@@ -954,7 +954,8 @@ struct bench_phases {
 		 unmap[BENCH_REPS];
 };
 
-static uint64_t median_of(uint64_t *v, int n, int pct)
+/* The pct-th percentile of n values (sorting them). */
+static uint64_t percentile(uint64_t *v, int n, int pct)
 {
 	qsort(v, n, sizeof(*v), cmp_u64);
 	return v[(n - 1) * pct / 100];
@@ -965,15 +966,15 @@ static void bench_print(const char *kind, uint64_t size, int n,
 {
 	uint64_t med;
 
-	med = median_of(p->total, n, 50);
+	med = percentile(p->total, n, 50);
 	printf("{\"kind\": \"%s\", \"size\": %llu, \"copies\": %d, \"median_ns\": %llu, \"p10_ns\": %llu, \"p90_ns\": %llu, ",
 	       kind, (unsigned long long)size, n, (unsigned long long)med,
-	       (unsigned long long)median_of(p->total, n, 10),
-	       (unsigned long long)median_of(p->total, n, 90));
+	       (unsigned long long)percentile(p->total, n, 10),
+	       (unsigned long long)percentile(p->total, n, 90));
 	printf("\"map_ns\": %llu, \"copy_ns\": %llu, \"unmap_ns\": %llu, \"mb_per_s\": %.1f}\n",
-	       (unsigned long long)median_of(p->map, n, 50),
-	       (unsigned long long)median_of(p->copy, n, 50),
-	       (unsigned long long)median_of(p->unmap, n, 50),
+	       (unsigned long long)percentile(p->map, n, 50),
+	       (unsigned long long)percentile(p->copy, n, 50),
+	       (unsigned long long)percentile(p->unmap, n, 50),
 	       med ? size * 1000.0 / med : 0.0);
 	fflush(stdout);
 }
