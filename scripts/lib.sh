@@ -160,33 +160,36 @@ apt_private_cache() {
 }
 
 # linux_source_files NAME PATH...: files of Linux's source tree, from
-# Debian's linux-source-6.1 (or, where the release has none (Debian 13),
-# its newest linux-source-X.Y): from the installed package's tarball in
-# /usr/src when its version is the archive's, else from the package,
-# downloaded, not installed. Kept in the cache under NAME/linux-VERSION,
-# whose path it prints; only the PATHs are extracted, never into the
-# checkout.
+# Debian's linux-source-6.1: its tarball in /usr/src where the package is
+# installed (no network needed), else the archive's version of the package
+# (or, where the release has none (Debian 13), its newest
+# linux-source-X.Y), downloaded, not installed. Kept in the cache under
+# NAME/linux-VERSION, whose path it prints; only the PATHs are extracted,
+# never into the checkout.
 linux_source_files() {
-    local name=$1 pkg ver dir tmp tarball p absent=0
+    local name=$1 pkg=linux-source-6.1 ver dir tmp tarball p absent=0
     shift
     need_pkgs xz-utils
-    apt_private update
-    _linux_source_candidate() { apt_private_cache policy "$1" | sed -n 's/^ *Candidate: //p' | grep -v '^(none)$'; }
-    pkg=linux-source-6.1
-    ver=$(_linux_source_candidate "$pkg" || true)
-    if [ -z "$ver" ]; then
-        pkg=$(apt_private_cache search '^linux-source-[0-9]+\.[0-9]+$' | cut -d' ' -f1 | sort -V | tail -1)
-        [ -n "$pkg" ] && ver=$(_linux_source_candidate "$pkg" || true)
+    tarball=/usr/src/$pkg.tar.xz
+    ver=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
+    if [ -z "$ver" ] || [ ! -f "$tarball" ]; then
+        tarball=
+        apt_private update
+        _linux_source_candidate() { apt_private_cache policy "$1" | sed -n 's/^ *Candidate: //p' | grep -v '^(none)$'; }
+        ver=$(_linux_source_candidate "$pkg" || true)
+        if [ -z "$ver" ]; then
+            pkg=$(apt_private_cache search '^linux-source-[0-9]+\.[0-9]+$' | cut -d' ' -f1 | sort -V | tail -1)
+            [ -n "$pkg" ] && ver=$(_linux_source_candidate "$pkg" || true)
+        fi
+        [ -n "$ver" ] || die "no linux-source package in the archive"
     fi
-    [ -n "$ver" ] || die "no linux-source package in the archive"
     dir=$CACHE/$name/linux-$ver
     for p in "$@"; do
         [ -e "$dir/$p" ] || absent=1
     done
     if [ "$absent" = 1 ]; then
         tmp=$(mktemp -d "$CACHE/$name-dl.XXXXXX")
-        tarball=/usr/src/$pkg.tar.xz
-        if [ "$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)" != "$ver" ] || [ ! -f "$tarball" ]; then
+        if [ -z "$tarball" ]; then
             log "fetching $* from $pkg $ver (about 140 MB)"
             (cd "$tmp" && apt_private download -q "$pkg=$ver" >download.log 2>&1) ||
                 { tail -5 "$tmp/download.log" >&2; rm -rf "$tmp"; die "apt-get download $pkg failed"; }
