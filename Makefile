@@ -17,16 +17,27 @@ all: module tools
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-# testdevctl, static so that it runs in the test guest's busybox initramfs.
+# testdevctl and the driver's selftests, static so that they run in the
+# test guest's busybox initramfs; both use the library in tools/lib/.
 CFLAGS ?= -O2 -Wall -Wextra -Werror
+TOOLS_LIB := tools/lib/testdev.c tools/lib/testdev.h testdev_ioctl.h testdev_regs.h
 tools: tools/testdevctl
-tools/testdevctl: tools/testdevctl.c testdev_ioctl.h testdev_regs.h
-	$(CC) $(CFLAGS) -static -o $@ $<
+tools/testdevctl: tools/testdevctl.c $(TOOLS_LIB)
+	$(CC) $(CFLAGS) -static -o $@ $< tools/lib/testdev.c
+
+# The selftests are kselftest-harness programs; the harness is the
+# kernel's, from Debian's linux-source package (scripts/kselftest-headers,
+# cached outside the checkout), as a system header: it is not -Wextra clean.
+SELFTESTS := $(patsubst %.c,%,$(wildcard tests/selftests/*_test.c))
+selftests: $(SELFTESTS)
+tests/selftests/%_test: tests/selftests/%_test.c $(TOOLS_LIB)
+	inc=$$(scripts/kselftest-headers) && \
+	$(CC) $(CFLAGS) -static -isystem "$$inc" -o $@ $< tools/lib/testdev.c -lpthread
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
 		rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers
-	rm -rf out tools/testdevctl
+	rm -rf out tools/testdevctl $(SELFTESTS)
 
 # Build QEMU with the device, build the module against a Debian kernel,
 # boot it without and with intel-iommu, and print the verdict table.
@@ -98,5 +109,5 @@ qemu:
 help:
 	@scripts/help
 
-.PHONY: all module tools clean demo demo-debian13 image check-image shell audit exposure bench check check-asan check-newest fuzz qemu qemu-series help
+.PHONY: all module tools selftests clean demo demo-debian13 image check-image shell audit exposure bench check check-asan check-newest fuzz qemu qemu-series help
 endif

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later WITH Linux-syscall-note */
 /*
  * The user interface of testdev_driver: one character device per bound
- * pcie-testdev, /dev/pcie-testdevN. Shared by the driver and testdevctl.
+ * pcie-testdev, /dev/pcie-testdevN. Shared by the driver and the tools
+ * (tools/lib/testdev.c, which testdevctl and the selftests use).
  *
  * Every argument struct starts with argsz, the size userspace built it
  * with: the driver refuses sizes it does not know (-EINVAL), so fields can
- * be added at the end later. Reserved fields and unknown flags must be 0.
+ * be added at the end later. Reserved fields must be 0 (-EINVAL).
  * Unknown commands return -ENOTTY.
  */
 #ifndef TESTDEV_IOCTL_H

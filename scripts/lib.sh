@@ -159,6 +159,54 @@ apt_private_cache() {
     apt-cache "${APT_OPTS[@]}" "$@"
 }
 
+# linux_source_files NAME PATH...: files of Linux's source tree, from
+# Debian's linux-source-6.1: its tarball in /usr/src where the package is
+# installed (no network needed), else the archive's version of the package
+# (or, where the release has none (Debian 13), its newest
+# linux-source-X.Y), downloaded, not installed. Kept in the cache under
+# NAME/linux-VERSION, whose path it prints; only the PATHs are extracted,
+# never into the checkout.
+linux_source_files() {
+    local name=$1 pkg=linux-source-6.1 ver dir tmp tarball p absent=0
+    shift
+    need_pkgs xz-utils
+    tarball=/usr/src/$pkg.tar.xz
+    ver=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
+    if [ -z "$ver" ] || [ ! -f "$tarball" ]; then
+        tarball=
+        apt_private update
+        _linux_source_candidate() { apt_private_cache policy "$1" | sed -n 's/^ *Candidate: //p' | grep -v '^(none)$'; }
+        ver=$(_linux_source_candidate "$pkg" || true)
+        if [ -z "$ver" ]; then
+            pkg=$(apt_private_cache search '^linux-source-[0-9]+\.[0-9]+$' | cut -d' ' -f1 | sort -V | tail -1)
+            [ -n "$pkg" ] && ver=$(_linux_source_candidate "$pkg" || true)
+        fi
+        [ -n "$ver" ] || die "no linux-source package in the archive"
+    fi
+    dir=$CACHE/$name/linux-$ver
+    for p in "$@"; do
+        [ -e "$dir/$p" ] || absent=1
+    done
+    if [ "$absent" = 1 ]; then
+        tmp=$(mktemp -d "$CACHE/$name-dl.XXXXXX")
+        if [ -z "$tarball" ]; then
+            log "fetching $* from $pkg $ver (about 140 MB)"
+            (cd "$tmp" && apt_private download -q "$pkg=$ver" >download.log 2>&1) ||
+                { tail -5 "$tmp/download.log" >&2; rm -rf "$tmp"; die "apt-get download $pkg failed"; }
+            dpkg-deb --fsys-tarfile "$tmp"/"$pkg"_*.deb |
+                tar -x -C "$tmp" --wildcards "./usr/src/$pkg.tar.xz"
+            tarball=$tmp/usr/src/$pkg.tar.xz
+        else
+            log "extracting $* from $tarball"
+        fi
+        mkdir -p "$dir"
+        tar -xJf "$tarball" -C "$dir" --strip-components=1 "${@/#/$pkg/}" ||
+            { rm -rf "$tmp"; die "$* not in $tarball"; }
+        rm -rf "$tmp"
+    fi
+    echo "$dir"
+}
+
 # Hash of files' contents (names included), for cache keys.
 hash_files() {
     local f

@@ -2,14 +2,47 @@
  * QTest testcase for pcie-testdev
  *
  * Drives the device through the qtest protocol, with guest memory and the
- * virtual clock under the test's control: identity, registers, copies and
- * their faults and limits, aggressive mode, reset, INTx and MSI, migration
- * (and streams it must refuse), unplug, QEMU's memory; what a guest must
- * not be able to do to QEMU through it (its own registers by DMA or MSI,
- * unaligned accesses, 2^64 wrap, long MMIO copies, devices that ring each
- * other's doorbells or unplug each other, many devices at once on the
- * shared timeline); x-original, x-fail-after-copies and aer; and two fuzz
- * tests, one device and a whole topology (PCIE_TESTDEV_FUZZ_SECONDS).
+ * virtual clock under the test's control. What is tested, by test path
+ * (/pcie-testdev/...):
+ *
+ *   identity, registers       IDs, class, BAR0; every register reads back,
+ *                             in 8- and 4-byte halves; 1- and 2-byte
+ *                             accesses refused
+ *   copy, copy-above-4g,      a copy lands, RESULT ok, also above 4 GiB;
+ *   copy/overlap, copy/direct overlapping copies as memmove, whole and in
+ *                             pieces; 64 MiB between RAM with no buffer of
+ *                             its size, and from MMIO through the bounce
+ *                             buffer (bench, with PCIE_TESTDEV_BENCH: costs)
+ *   busy-delay, doorbell-while-busy
+ *                             STATUS stays 1 for BUSY_DELAY; a doorbell
+ *                             while busy is ignored
+ *   bus-master-off, faults, own-bar, ram-then-own-bar, oversize
+ *                             copies that must fault or be refused, the
+ *                             destination untouched
+ *   reset-by-own-dma          a copy that resets its own device by FLR
+ *   aggressive/property, aggressive/register, aggressive/delay-zero
+ *                             aggressive mode, by property and register
+ *   reset, irq/intx, irq/msi  system reset and FLR; INTx, MSI, acknowledge
+ *   migration, migration/aggressive, migration-bad-state
+ *                             a pending copy across migration; streams the
+ *                             device must refuse
+ *   unplug, reset-unrealized  device_del with a copy pending and aggressive
+ *                             mode on; system reset of an unrealized device
+ *   scan, scan/migration, scan/mmio, scan/canary-flood,
+ *   scan/migration-bad-state  the reachability scan
+ *   memory-bound, mmio-limit  QEMU's memory grows by the bounce buffer at
+ *                             most; copies reaching MMIO are bounded
+ *   msi-to-own-bar, unaligned, wrap, two-devices/ping-pong,
+ *   two-devices/unplug-by-peer-dma
+ *                             what a guest must not be able to do to QEMU
+ *                             through the device
+ *   shared-budget, shared-budget/no-starving, shared-budget/unplug-queued
+ *                             many devices on the shared timeline
+ *   original, fail-after-copies, aer
+ *                             x-original, x-fail-after-copies and aer
+ *   fuzz/one-device, fuzz/topology
+ *                             fuzzing one device, and a whole topology, for
+ *                             PCIE_TESTDEV_FUZZ_SECONDS
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -23,6 +56,7 @@
 #include "libqos/pci.h"
 #include "libqos/pci-pc.h"
 #include "hw/pci/pci_regs.h"
+#include "hw/pci-host/q35.h"
 #include "hw/misc/testdev_regs.h"
 
 #define DEVFN       QPCI_DEVFN(4, 0)
@@ -56,14 +90,31 @@ static void testdev_map(Testdev *t, bool master)
     qpci_config_writew(t->dev, PCI_COMMAND, cmd);
 }
 
-static void testdev_start(Testdev *t, bool master, const char *props)
+/*
+ * Start QEMU: MACHINE, then the rest of the command line from fmt, with a
+ * pcie-testdev at DEVFN; find it and map BAR0 (bus mastering if master).
+ */
+static void G_GNUC_PRINTF(3, 4) testdev_startf(Testdev *t, bool master,
+                                               const char *fmt, ...)
 {
-    t->qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0%s",
-                         RAM_SIZE >> 20, props);
+    g_autofree char *args = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    args = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    t->qts = qtest_initf(MACHINE "%s", args);
     t->bus = qpci_new_pc(t->qts, NULL);
     t->dev = qpci_device_find(t->bus, DEVFN);
     g_assert(t->dev);
     testdev_map(t, master);
+}
+
+/* The usual machine: RAM_SIZE of RAM, the device with props appended. */
+static void testdev_start(Testdev *t, bool master, const char *props)
+{
+    testdev_startf(t, master, "-m %llu -device pcie-testdev,addr=04.0%s",
+                   RAM_SIZE >> 20, props);
 }
 
 static void testdev_stop(Testdev *t)
@@ -254,10 +305,7 @@ static void test_copy_above_4g(void)
     const uint64_t high = 0x100000000ULL + 0x1000;
     Testdev t;
 
-    t.qts = qtest_init(MACHINE "-m 4608 -device pcie-testdev,addr=04.0");
-    t.bus = qpci_new_pc(t.qts, NULL);
-    t.dev = qpci_device_find(t.bus, DEVFN);
-    testdev_map(&t, true);
+    testdev_startf(&t, true, "-m 4608 -device pcie-testdev,addr=04.0");
     fill(&t, SRC_BUF, 0x42, 256);
     fill(&t, high, 0x00, 256);
     g_assert_cmpuint(copy(&t, SRC_BUF, high, 256), ==, TESTDEV_RESULT_OK);
@@ -391,8 +439,9 @@ static uint64_t enable_ecam(QPCIBus *bus)
     const uint64_t ecam = 0xb0000000ULL;
     QPCIDevice *host = qpci_device_find(bus, 0);
 
-    qpci_config_writel(host, 0x64, 0);        /* PCIEXBAR, high half */
-    qpci_config_writel(host, 0x60, ecam | 1); /* base, enabled */
+    qpci_config_writel(host, MCH_HOST_BRIDGE_PCIEXBAR + 4, 0);
+    qpci_config_writel(host, MCH_HOST_BRIDGE_PCIEXBAR,
+                       ecam | MCH_HOST_BRIDGE_PCIEXBAREN); /* 256 MiB */
     g_free(host);
     return ecam;
 }
@@ -494,7 +543,8 @@ static void test_aggressive_property(void)
                   "dstaddr=0x200000,size=16,aggression_delay_ms=20");
     fill(&t, SRC_BUF, 0x61, 16);
     fill(&t, DST_BUF, 0x00, 16);
-    g_assert_cmpuint(rd(&t, TESTDEV_REG_AGGRESSIVE), ==, 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_AGGRESSIVE), ==,
+                     TESTDEV_AGGRESSIVE_ON);
 
     qtest_clock_step(t.qts, 20 * MS - 1);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
@@ -538,7 +588,8 @@ static void test_aggressive_register(void)
     g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 0);
 
     wr(&t, TESTDEV_REG_AGGRESSIVE, TESTDEV_AGGRESSIVE_ON);
-    g_assert_cmpuint(rd(&t, TESTDEV_REG_AGGRESSIVE), ==, 1);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_AGGRESSIVE), ==,
+                     TESTDEV_AGGRESSIVE_ON);
     qtest_clock_step(t.qts, 10 * MS);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_COPIES), ==, 1);
     assert_filled(&t, DST_BUF, 0x71, 32);
@@ -981,11 +1032,9 @@ static void test_bench(void)
     size_t i;
     int r;
 
-    t.qts = qtest_initf(MACHINE "-m 256 -device pcie-testdev,addr=04.0,"
-                        "max_transfer_size=64M");
-    t.bus = qpci_new_pc(t.qts, NULL);
-    t.dev = qpci_device_find(t.bus, DEVFN);
-    testdev_map(&t, true);
+    testdev_startf(&t, true,
+                   "-m 256 -device pcie-testdev,addr=04.0,"
+                   "max_transfer_size=64M");
     qemu_stat = g_strdup_printf("/proc/%d/schedstat", qtest_pid(t.qts));
     fill(&t, src, 0x3c, 64 * MiB);
     fill(&t, dst, 0x00, 64 * MiB);
@@ -1055,8 +1104,9 @@ static void test_scan_mmio(void)
 
     mch = qpci_device_find(t.bus, QPCI_DEVFN(0, 0));
     g_assert(mch);
-    qpci_config_writel(mch, 0x64, 0);           /* PCIEXBAR, high */
-    qpci_config_writel(mch, 0x60, SCAN_ECAM | 1); /* 256 MiB, enabled */
+    qpci_config_writel(mch, MCH_HOST_BRIDGE_PCIEXBAR + 4, 0);
+    qpci_config_writel(mch, MCH_HOST_BRIDGE_PCIEXBAR,
+                       SCAN_ECAM | MCH_HOST_BRIDGE_PCIEXBAREN); /* 256 MiB */
     g_free(mch);
     scan(&t, SCAN_ECAM, SCAN_ECAM_PAGES, 0);
     g_timer_start(timer);
@@ -1089,13 +1139,10 @@ static void test_scan_canary_flood(void)
     fd = g_file_open_tmp("pcie-testdev-trace-XXXXXX", &log, NULL);
     g_assert_cmpint(fd, >=, 0);
     close(fd);
-    t.qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
-                        " -trace pcie_testdev_scan_canary -D %s",
-                        RAM_SIZE >> 20, log);
-    t.bus = qpci_new_pc(t.qts, NULL);
-    t.dev = qpci_device_find(t.bus, DEVFN);
-    g_assert(t.dev);
-    testdev_map(&t, false);
+    testdev_startf(&t, false,
+                   "-m %llu -device pcie-testdev,addr=04.0"
+                   " -trace pcie_testdev_scan_canary -D %s",
+                   RAM_SIZE >> 20, log);
     for (i = 0; i < TESTDEV_SCAN_PAGE_SIZE / 8; i++) {
         page[i] = cpu_to_le64(CANARY);
     }
@@ -1129,12 +1176,10 @@ static void test_scan_canary_flood(void)
     fd = g_file_open_tmp("pcie-testdev-trace-XXXXXX", &log2, NULL);
     g_assert_cmpint(fd, >=, 0);
     close(fd);
-    t.qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
-                        " -trace pcie_testdev_scan_canary -D %s",
-                        RAM_SIZE >> 20, log2);
-    t.bus = qpci_new_pc(t.qts, NULL);
-    t.dev = qpci_device_find(t.bus, DEVFN);
-    testdev_map(&t, false);
+    testdev_startf(&t, false,
+                   "-m %llu -device pcie-testdev,addr=04.0"
+                   " -trace pcie_testdev_scan_canary -D %s",
+                   RAM_SIZE >> 20, log2);
     for (i = 0; i < 4 * pages; i++) {
         qtest_memwrite(t.qts, DST_BUF + i * TESTDEV_SCAN_PAGE_SIZE, page,
                        TESTDEV_SCAN_PAGE_SIZE);
@@ -1273,7 +1318,8 @@ static void test_migration_aggressive(void)
     assert_filled(&src, DST_BUF, 0x00, 4096);
     migrate(&src, &dst, props);
 
-    g_assert_cmpuint(rd(&dst, TESTDEV_REG_AGGRESSIVE), ==, 1);
+    g_assert_cmpuint(rd(&dst, TESTDEV_REG_AGGRESSIVE), ==,
+                     TESTDEV_AGGRESSIVE_ON);
     g_assert_cmpuint(rd(&dst, TESTDEV_REG_STATUS), ==, TESTDEV_STATUS_BUSY);
     g_assert_cmpuint(rd(&dst, TESTDEV_REG_COPIES), ==, copies);
     g_assert_cmpuint(rd(&dst, TESTDEV_REG_INT_STATUS), ==, 0);
@@ -1393,11 +1439,9 @@ static void test_copy_direct(void)
     fd = g_file_open_tmp("pcie-testdev-pid-XXXXXX", &pidfile, NULL);
     g_assert_cmpint(fd, >=, 0);
     close(fd);
-    t.qts = qtest_initf(MACHINE "-m 256 -pidfile %s -device pcie-testdev,"
-                        "addr=04.0,max_transfer_size=256M", pidfile);
-    t.bus = qpci_new_pc(t.qts, NULL);
-    t.dev = qpci_device_find(t.bus, DEVFN);
-    testdev_map(&t, true);
+    testdev_startf(&t, true,
+                   "-m 256 -pidfile %s -device pcie-testdev,"
+                   "addr=04.0,max_transfer_size=256M", pidfile);
     /* Touch both ranges first, so that only the device can grow. */
     fill(&t, src, 0x3c, big);
     fill(&t, dst, 0x00, big);
@@ -1440,12 +1484,10 @@ static void test_memory_bound(void)
     fd = g_file_open_tmp("pcie-testdev-pid-XXXXXX", &pidfile, NULL);
     g_assert_cmpint(fd, >=, 0);
     close(fd);
-    t.qts = qtest_initf(MACHINE "-m %llu -pidfile %s "
-                        "-device pcie-testdev,addr=04.0", RAM_SIZE >> 20,
-                        pidfile);
-    t.bus = qpci_new_pc(t.qts, NULL);
-    t.dev = qpci_device_find(t.bus, DEVFN);
-    testdev_map(&t, true);
+    testdev_startf(&t, true,
+                   "-m %llu -pidfile %s "
+                   "-device pcie-testdev,addr=04.0", RAM_SIZE >> 20,
+                   pidfile);
     /* Touch the guest RAM the copies use, so only the device can grow. */
     wr(&t, TESTDEV_REG_SIZE, 0);
     fill(&t, SRC_BUF, 0x01, TESTDEV_MAX_SIZE_DEFAULT);
@@ -1720,11 +1762,9 @@ static void test_wrap(void)
     fd = g_file_open_tmp("pcie-testdev-log-XXXXXX", &log, NULL);
     g_assert_cmpint(fd, >=, 0);
     close(fd);
-    t.qts = qtest_initf(MACHINE "-m %llu -d guest_errors -D %s "
-                        "-device pcie-testdev,addr=04.0", RAM_SIZE >> 20, log);
-    t.bus = qpci_new_pc(t.qts, NULL);
-    t.dev = qpci_device_find(t.bus, DEVFN);
-    testdev_map(&t, true);
+    testdev_startf(&t, true,
+                   "-m %llu -d guest_errors -D %s "
+                   "-device pcie-testdev,addr=04.0", RAM_SIZE >> 20, log);
     fill(&t, DST_BUF, 0x00, 0x2000);
     g_assert_cmpuint(copy(&t, top, DST_BUF, 0x2000), ==,
                      TESTDEV_RESULT_SRC_FAULT);
@@ -1803,11 +1843,9 @@ static void test_two_devices_ping_pong(void)
         g_test_trap_assert_passed();
         return;
     }
-    a.qts = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0 "
-                        "-device pcie-testdev,addr=05.0", RAM_SIZE >> 20);
-    a.bus = qpci_new_pc(a.qts, NULL);
-    a.dev = qpci_device_find(a.bus, DEVFN);
-    testdev_map(&a, true);
+    testdev_startf(&a, true,
+                   "-m %llu -device pcie-testdev,addr=04.0 "
+                   "-device pcie-testdev,addr=05.0", RAM_SIZE >> 20);
     testdev_add(&b, &a, QPCI_DEVFN(5, 0));
     qtest_memwrite(a.qts, SRC_BUF, &start, sizeof(start));
     ring_copy(&b, SRC_BUF, a.bar.addr + TESTDEV_REG_DOORBELL, 8, 0);
@@ -2026,7 +2064,8 @@ static uint32_t first_ext_cap(Testdev *t)
     QPCIDevice *host = qpci_device_find(t->bus, 0);
     uint32_t val;
 
-    qpci_config_writel(host, 0x60, ecam | 1);
+    qpci_config_writel(host, MCH_HOST_BRIDGE_PCIEXBAR,
+                       ecam | MCH_HOST_BRIDGE_PCIEXBAREN);
     val = qtest_readl(t->qts, ecam + (DEVFN << 12) + PCI_CFG_SPACE_SIZE);
     g_free(host);
     return val;
@@ -2131,24 +2170,24 @@ static void test_unplug_by_peer_dma(void)
     uint8_t cap;
     Testdev b;
 
-    b.qts = qtest_initf(MACHINE "-m %llu "
-                        "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
-                        "-device pcie-testdev,addr=04.0 "
-                        "-device pcie-root-port,id=rp,bus=pcie.0,addr=05.0,"
-                        "chassis=1,slot=1 "
-                        "-device x3130-upstream,id=up,bus=rp "
-                        "-device xio3130-downstream,id=dp,bus=up,addr=1f.0,"
-                        "chassis=2,slot=2 "
-                        "-device pcie-testdev,id=a,bus=dp,busy_delay_ms=10",
-                        RAM_SIZE >> 20);
-    b.bus = qpci_new_pc(b.qts, NULL);
-    b.dev = qpci_device_find(b.bus, DEVFN);
-    testdev_map(&b, true);
+    testdev_startf(&b, true,
+                   "-m %llu "
+                   "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
+                   "-device pcie-testdev,addr=04.0 "
+                   "-device pcie-root-port,id=rp,bus=pcie.0,addr=05.0,"
+                   "chassis=1,slot=1 "
+                   "-device x3130-upstream,id=up,bus=rp "
+                   "-device xio3130-downstream,id=dp,bus=up,addr=1f.0,"
+                   "chassis=2,slot=2 "
+                   "-device pcie-testdev,id=a,bus=dp,busy_delay_ms=10",
+                   RAM_SIZE >> 20);
 
     /* A 64 MiB config window: buses 0 to 63. */
     host = qpci_device_find(b.bus, 0);
-    qpci_config_writel(host, 0x64, 0);
-    qpci_config_writel(host, 0x60, ecam | 2 << 1 | 1);
+    qpci_config_writel(host, MCH_HOST_BRIDGE_PCIEXBAR + 4, 0);
+    qpci_config_writel(host, MCH_HOST_BRIDGE_PCIEXBAR,
+                       ecam | MCH_HOST_BRIDGE_PCIEXBAR_LENGTH_64M |
+                       MCH_HOST_BRIDGE_PCIEXBAREN);
     g_free(host);
     /* Root port, switch upstream and downstream ports: A on bus 64. */
     cfg_bridge(b.qts, rp_bus, rp, up_bus, a_bus, a_regs);
@@ -2368,8 +2407,10 @@ static void fuzz_boot(FuzzWorld *w, bool incoming)
     }
     w->bar[2] = FUZZ_A_BAR;
     host = qpci_device_find(w->bus, 0);
-    qpci_config_writel(host, 0x64, 0);
-    qpci_config_writel(host, 0x60, FUZZ_ECAM | 2 << 1 | 1);
+    qpci_config_writel(host, MCH_HOST_BRIDGE_PCIEXBAR + 4, 0);
+    qpci_config_writel(host, MCH_HOST_BRIDGE_PCIEXBAR,
+                       FUZZ_ECAM | MCH_HOST_BRIDGE_PCIEXBAR_LENGTH_64M |
+                       MCH_HOST_BRIDGE_PCIEXBAREN);
     g_free(host);
     fuzz_number_buses(w);
     fuzz_setup_a(w);
