@@ -78,6 +78,11 @@ exposure:
 bench:
 	scripts/bench
 
+# SOAK_COPIES (100,000) checked copies of random sizes, offsets and kinds in
+# each IOMMU configuration, with the kernel's slab memory before and after.
+soak:
+	scripts/soak
+
 # Every test; ends with "N passed, N failed".
 check:
 	scripts/check
@@ -109,5 +114,5 @@ qemu:
 help:
 	@scripts/help
 
-.PHONY: all module tools selftests clean demo demo-debian13 image check-image shell audit exposure bench check check-asan check-newest fuzz qemu qemu-series help
+.PHONY: all module tools selftests clean demo demo-debian13 image check-image shell audit exposure bench soak check check-asan check-newest fuzz qemu qemu-series help
 endif

@@ -1037,10 +1037,102 @@ static int bench(const char *dev)
 	return 0;
 }
 
+/*
+ * testdevctl soak COUNT [DEV]: COUNT copies of random sizes (1 byte to
+ * 64 KiB), offsets and buffer kinds, checking the data of every one:
+ * between two coherent buffers, against a copy of the destination kept
+ * here (the bytes around the copy must not change either), and through
+ * the streaming DMA API (TESTDEV_IOC_STREAM_COPY, which checks its own
+ * data). Prints a JSON summary; exits 1 at the first copy that goes wrong.
+ */
+#define SOAK_BUF	(64 * 1024)
+
+static uint64_t soak_rand(uint64_t *state)
+{
+	/* xorshift64: reproducible from the seed the summary prints. */
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+static int soak(uint64_t count, const char *dev)
+{
+	static uint8_t shadow[SOAK_BUF], data[SOAK_BUF], got[SOAK_BUF + 32];
+	uint64_t seed = random_canary(), state = seed, bytes = 0, i;
+	uint64_t coherent = 0, streaming = 0, t0 = now_ns();
+	struct testdev_info info;
+	struct buf s, d;
+	int fd = open_dev(dev), ret;
+	uint64_t max;
+
+	ret = dev_info(fd, &info);
+	if (ret)
+		die("%s: info: %s", dev, strerror(-ret));
+	max = info.max_size < SOAK_BUF ? info.max_size : SOAK_BUF;
+	if (buf_alloc(fd, &s, TESTDEV_BUF_COHERENT, 0, max, 0) ||
+	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, max, 0))
+		die("%s: coherent buffers of %llu bytes: %s", dev,
+		    (unsigned long long)max, strerror(errno));
+	memset(shadow, DST_FILL, max);
+	buf_write(fd, &d, 0, shadow, max);
+
+	for (i = 0; i < count; i++) {
+		uint64_t r = soak_rand(&state);
+		/* Sizes spread over every power of two up to the buffer. */
+		uint64_t size = 1 + ((soak_rand(&state) % max) >> (r % 17));
+		uint64_t so = soak_rand(&state) % (max - size + 1);
+		uint64_t dof = soak_rand(&state) % (max - size + 1);
+		uint64_t lo = dof < 16 ? 0 : dof - 16;
+		uint64_t hi = dof + size + 16 > max ? max : dof + size + 16;
+		struct testdev_stream_copy sc;
+		struct testdev_copy c;
+		uint64_t k;
+
+		if (r & 0x100000) {
+			ret = stream_copy(fd, size, &sc);
+			if (ret || !sc.landed || sc.result != TESTDEV_RESULT_OK)
+				die("soak copy %llu (seed 0x%llx): streaming, %llu bytes: %s, RESULT %s, data %s",
+				    (unsigned long long)i, (unsigned long long)seed,
+				    (unsigned long long)size, ret ? strerror(-ret) : "done",
+				    result_name(sc.result), sc.landed ? "right" : "wrong");
+			streaming++;
+		} else {
+			for (k = 0; k < size; k++)
+				data[k] = soak_rand(&state);
+			buf_write(fd, &s, so, data, size);
+			ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, so),
+				      addr_of(TESTDEV_ADDR_DMA, &d, dof), size, &c);
+			if (ret || c.result != TESTDEV_RESULT_OK)
+				die("soak copy %llu (seed 0x%llx): coherent, %llu bytes: %s, RESULT %s",
+				    (unsigned long long)i, (unsigned long long)seed,
+				    (unsigned long long)size, ret ? strerror(-ret) : "done",
+				    result_name(c.result));
+			memcpy(shadow + dof, data, size);
+			buf_read(fd, &d, lo, got, hi - lo);
+			if (memcmp(got, shadow + lo, hi - lo))
+				die("soak copy %llu (seed 0x%llx): coherent, %llu bytes from +%llu to +%llu: the destination does not hold what it should",
+				    (unsigned long long)i, (unsigned long long)seed,
+				    (unsigned long long)size, (unsigned long long)so,
+				    (unsigned long long)dof);
+			coherent++;
+		}
+		bytes += size;
+	}
+	buf_free(fd, &s);
+	buf_free(fd, &d);
+	close(fd);
+	printf("{\"copies\": %llu, \"coherent\": %llu, \"streaming\": %llu, \"bytes\": %llu, \"seed\": \"0x%llx\", \"seconds\": %.1f}\n",
+	       (unsigned long long)count, (unsigned long long)coherent,
+	       (unsigned long long)streaming, (unsigned long long)bytes,
+	       (unsigned long long)seed, (now_ns() - t0) / 1e9);
+	return 0;
+}
+
 static const char usage_line[] =
 "usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] | audit [--ktap|--json|--legend] |\n"
 "                  ring BDF | aer-inject BDF nonfatal|fatal | scan BDF | exposure [DEV] |\n"
-"                  bench [DEV] | --help\n";
+"                  bench [DEV] | soak COUNT [DEV] | --help\n";
 
 static const char help_text[] =
 "Drives pcie-testdev devices through /dev/pcie-testdevN, which testdev_driver\n"
@@ -1071,6 +1163,8 @@ static const char help_text[] =
 "                    device's buffer, DEV's coherent and streaming buffers;\n"
 "                    scans while mapped, right after the streaming unmap,\n"
 "                    and a second later (CAP_SYS_RAWIO)\n"
+"  soak COUNT [DEV]  COUNT copies of random sizes, offsets and buffer kinds,\n"
+"                    the data of every one checked; a JSON summary\n"
 "  bench [DEV]       per-copy time at 4 KiB, 64 KiB and 1 MiB, coherent buffers\n"
 "                    mapped once and streaming ones mapped around each copy:\n"
 "                    median and spread, as JSON lines\n"
@@ -1099,6 +1193,9 @@ int main(int argc, char **argv)
 		return aer_inject(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "scan"))
 		return scan_cmd(argv[2]);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "soak"))
+		return soak(parse_u64("COUNT", argv[2]),
+			    argc > 3 ? argv[3] : "pcie-testdev0");
 	if (argc >= 2 && !strcmp(argv[1], "bench"))
 		return bench(argc > 2 ? argv[2] : "pcie-testdev0");
 	if (argc >= 2 && !strcmp(argv[1], "exposure"))
