@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
 # make check-debug (scripts/check --debug): the driver on a kernel built
 # with the kernel's own bug detectors (scripts/build-debug-kernel), through
 # the same harness. Source it from scripts/check, after vm.sh: it uses
@@ -58,7 +59,7 @@ debug_clean() {
 }
 
 debug_checks() {
-    local out k kdir rc c f row n bad plan broken tmp ko
+    local out k kdir rc c f row n bad plan broken
     log "building the debug kernel (cached; a cold build took 14 minutes on two cores)"
     if ! out=$("$TOP/scripts/build-debug-kernel"); then
         result "debug build: the debug kernel (scripts/build-debug-kernel)" 1
