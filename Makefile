@@ -92,6 +92,12 @@ check:
 check-asan:
 	scripts/check --asan
 
+# The driver on a kernel built with KASAN, lockdep, DMA-API debugging,
+# kmemleak, UBSAN and fault injection (make check runs it too when CI=true
+# or PCIE_TESTDEV_DEBUG=1).
+check-debug:
+	scripts/check --debug
+
 # The device tests in the newest QEMU series the archive serves (make check
 # runs them too when CI=true or PCIE_TESTDEV_NEWEST=1).
 check-newest:
@@ -114,5 +120,5 @@ qemu:
 help:
 	@scripts/help
 
-.PHONY: all module tools selftests clean demo demo-debian13 image check-image shell audit exposure bench soak check check-asan check-newest fuzz qemu qemu-series help
+.PHONY: all module tools selftests clean demo demo-debian13 image check-image shell audit exposure bench soak check check-debug check-asan check-newest fuzz qemu qemu-series help
 endif

@@ -221,6 +221,8 @@ hash_files() {
 # line, redrawn every 2 s ("==> ninja: 812/1440, 95 s"); elsewhere (CI
 # logs) a line every 30 s. Then the time it took; on failure, the log's
 # end, its name, and RUN_HINT (set it for the call: the likely fix).
+# RUN_COUNT (an extended regular expression) counts the log's lines that
+# match it as the progress ("5120 files compiled", RUN_COUNT_WHAT).
 run_logged() {
     local logfile=$1 what=$2 start=$SECONDS last=$SECONDS every=30 tty=false pid rc step
     shift 2
@@ -236,6 +238,10 @@ run_logged() {
         if (( SECONDS - last >= every )); then
             last=$SECONDS
             step=$(tail -c 2000 "$logfile" | tr '\r' '\n' | grep -o '^\[[0-9]*/[0-9]*\]' | tail -1 | tr -d '[]' || true)
+            # Or, for logs without them (kbuild's): RUN_COUNT_WHAT lines so far.
+            if [ -z "$step" ] && [ -n "${RUN_COUNT:-}" ]; then
+                step="$(grep -cE "$RUN_COUNT" "$logfile" || true) ${RUN_COUNT_WHAT:-lines}"
+            fi
             if $tty; then
                 printf '\r==> %s: %s%d s ' "$what" "${step:+$step, }" $((SECONDS - start)) >&2
             else

@@ -15,6 +15,11 @@
  *   testdevctl scan BDF                   what an unbound device can reach
  *   testdevctl exposure [DEV]             what it can reach, and which
  *                                         canaries, as buffers come and go
+ *   testdevctl fail-alloc [DEV]           each allocation of the buffer
+ *                                         ioctl fails in turn (a debug
+ *                                         kernel's fault injection)
+ *   testdevctl fail-bind BDF N            bind the driver with the Nth
+ *                                         allocation failing
  *   testdevctl bench [DEV]                what a copy costs, coherent and
  *                                         streaming
  *   testdevctl --help                     all this, and the exit codes
@@ -1129,10 +1134,145 @@ static int soak(uint64_t count, const char *dev)
 	return 0;
 }
 
+/*
+ * testdevctl fail-alloc [DEV]: every allocation the BUF_ALLOC ioctl makes
+ * fails in turn, by the kernel's fault injection (CONFIG_FAULT_INJECTION:
+ * failslab and fail_page_alloc, set to fail sleeping and order-0
+ * allocations too). /proc/thread-self/fail-nth = N fails the Nth
+ * allocation this thread makes from then on: N walks forward from 1 until
+ * the ioctl makes fewer than N. Each failure must end the ioctl with
+ * ENOMEM and leave nothing behind (or be absorbed: the buffer is whole and
+ * copies), and a normal allocation must work after it. KTAP, a test per
+ * kind of buffer, and "# fail-alloc: N failure points" (those whose
+ * failure made the ioctl fail).
+ */
+static int fail_alloc(const char *dev)
+{
+	static const struct {
+		const char *name;
+		uint32_t kind, dir;
+		uint64_t size;
+	} kinds[] = {
+		{ "coherent-4096", TESTDEV_BUF_COHERENT, 0, 4096 },
+		{ "coherent-65536", TESTDEV_BUF_COHERENT, 0, 65536 },
+		{ "streaming-4096", TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE, 4096 },
+		{ "unmapped-64", TESTDEV_BUF_UNMAPPED, 0, 64 },
+	};
+	int fd = open_dev(dev), nth, total = 0, bad_kinds = 0;
+	unsigned int i;
+	char left[16];
+	struct buf b;
+
+	nth = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (nth < 0)
+		die("/proc/thread-self/fail-nth: %s (needs CONFIG_FAULT_INJECTION)",
+		    strerror(errno));
+	printf("KTAP version 1\n1..%zu\n", sizeof(kinds) / sizeof(kinds[0]));
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		int n, failed = 0, absorbed = 0, bad = 0, ret, err;
+		ssize_t len;
+		char why[160] = "";
+
+		for (n = 1; n < 10000; n++) {
+			len = snprintf(left, sizeof(left), "%d", n);
+			if (pwrite(nth, left, len, 0) != len)
+				die("fail-nth: %s", strerror(errno));
+			ret = buf_alloc(fd, &b, kinds[i].kind, kinds[i].dir,
+					kinds[i].size, 0);
+			/* What is left of the count: 0 once a failure was made. */
+			len = pread(nth, left, sizeof(left) - 1, 0);
+			left[len > 0 ? len : 0] = '\0';
+			if (pwrite(nth, "0", 1, 0) != 1)
+				die("fail-nth: %s", strerror(errno));
+			if (atoi(left) > 0) {
+				/* Fewer than n allocations: the walk is over. */
+				if (ret)
+					snprintf(why, sizeof(why),
+						 "without a failure: %s", strerror(-ret));
+				else
+					buf_free(fd, &b);
+				break;
+			}
+			if (!ret) {
+				absorbed++;
+				buf_free(fd, &b);
+			} else {
+				err = -ret;
+				failed++;
+				if (err != ENOMEM && !bad++)
+					snprintf(why, sizeof(why),
+						 "failure %d: %s, want ENOMEM",
+						 n, strerror(err));
+			}
+			/* And a normal allocation works after it. */
+			ret = buf_alloc(fd, &b, kinds[i].kind, kinds[i].dir,
+					kinds[i].size, 0);
+			if (ret) {
+				if (!bad++)
+					snprintf(why, sizeof(why),
+						 "after failure %d: %s", n,
+						 strerror(-ret));
+				continue;
+			}
+			buf_free(fd, &b);
+		}
+		total += failed;
+		ret = !bad && !why[0] && failed;
+		bad_kinds += !ret;
+		printf("%sok %u fail-alloc-%s # %d allocations, %d failures ended the ioctl with ENOMEM, %d absorbed%s%s\n",
+		       ret ? "" : "not ", i + 1, kinds[i].name, n - 1, failed,
+		       absorbed, why[0] ? "; " : "", why);
+	}
+	printf("# fail-alloc: %d failure points\n", total);
+	close(nth);
+	close(fd);
+	return bad_kinds ? 1 : 0;
+}
+
+/*
+ * testdevctl fail-bind BDF N: bind testdev_driver to the device with the
+ * Nth allocation on the way failing (/proc/thread-self/fail-nth, as in
+ * fail-alloc; the files are open before, so that only the bind counts).
+ * Prints "fault made" or "fault not reached" (the bind made fewer than N
+ * allocations), then "bind: 0" or "bind: -ERRNO NAME".
+ */
+static int fail_bind(const char *bdf, const char *n)
+{
+	const char *path = "/sys/bus/pci/drivers/testdev_driver/bind";
+	int nth, bind, err = 0;
+	char left[16];
+	ssize_t len;
+
+	if (parse_u64("N", n) < 1)
+		die("N must be 1 or more");
+	nth = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (nth < 0)
+		die("/proc/thread-self/fail-nth: %s (needs CONFIG_FAULT_INJECTION)",
+		    strerror(errno));
+	bind = open(path, O_WRONLY);
+	if (bind < 0)
+		die("%s: %s", path, strerror(errno));
+	if (pwrite(nth, n, strlen(n), 0) != (ssize_t)strlen(n))
+		die("fail-nth: %s", strerror(errno));
+	if (write(bind, bdf, strlen(bdf)) < 0)
+		err = errno;
+	len = pread(nth, left, sizeof(left) - 1, 0);
+	left[len > 0 ? len : 0] = '\0';
+	if (pwrite(nth, "0", 1, 0) != 1)
+		die("fail-nth: %s", strerror(errno));
+	printf("fault %s; bind: %d%s%s\n",
+	       atoi(left) > 0 ? "not reached" : "made", -err,
+	       err ? " " : "", err ? strerror(err) : "");
+	close(bind);
+	close(nth);
+	return 0;
+}
+
 static const char usage_line[] =
 "usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] | audit [--ktap|--json|--legend] |\n"
 "                  ring BDF | aer-inject BDF nonfatal|fatal | scan BDF | exposure [DEV] |\n"
-"                  bench [DEV] | soak COUNT [DEV] | --help\n";
+"                  bench [DEV] | soak COUNT [DEV] | fail-alloc [DEV] | fail-bind BDF N |\n"
+"                  --help\n";
 
 static const char help_text[] =
 "Drives pcie-testdev devices through /dev/pcie-testdevN, which testdev_driver\n"
@@ -1163,6 +1303,11 @@ static const char help_text[] =
 "                    device's buffer, DEV's coherent and streaming buffers;\n"
 "                    scans while mapped, right after the streaming unmap,\n"
 "                    and a second later (CAP_SYS_RAWIO)\n"
+"  fail-alloc [DEV]  fail each allocation of the buffer ioctl in turn, by\n"
+"                    the kernel's fault injection (a debug kernel: make\n"
+"                    check-debug); KTAP\n"
+"  fail-bind BDF N   bind the driver to the device with the Nth allocation on\n"
+"                    the way failing (fault injection, as fail-alloc)\n"
 "  soak COUNT [DEV]  COUNT copies of random sizes, offsets and buffer kinds,\n"
 "                    the data of every one checked; a JSON summary\n"
 "  bench [DEV]       per-copy time at 4 KiB, 64 KiB and 1 MiB, coherent buffers\n"
@@ -1193,6 +1338,10 @@ int main(int argc, char **argv)
 		return aer_inject(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "scan"))
 		return scan_cmd(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "fail-bind"))
+		return fail_bind(argv[2], argv[3]);
+	if (argc >= 2 && !strcmp(argv[1], "fail-alloc"))
+		return fail_alloc(argc > 2 ? argv[2] : "pcie-testdev0");
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "soak"))
 		return soak(parse_u64("COUNT", argv[2]),
 			    argc > 3 ? argv[3] : "pcie-testdev0");

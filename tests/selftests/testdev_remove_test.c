@@ -215,7 +215,12 @@ TEST_F(detach, with_copy_pending)
 					  self->path);
 	ASSERT_EQ(0, self->detached) TH_LOG("%s: %s", self->path,
 					    strerror(-self->detached));
-	ASSERT_LT(self->detach_ms, 1000) TH_LOG("%s took %llu ms", self->path,
+	/*
+	 * Removal does not wait for the copy: it returns before the copy
+	 * (busy_delay_ms=2000, 200 ms of it gone) would end. A stock kernel
+	 * takes well under 1 s; a debug kernel (make check-debug) up to 1.3 s.
+	 */
+	ASSERT_LT(self->detach_ms, 1700) TH_LOG("%s took %llu ms", self->path,
 						(unsigned long long)self->detach_ms);
 }
 
