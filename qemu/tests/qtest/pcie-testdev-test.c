@@ -1200,6 +1200,36 @@ static void test_scan_canary_flood(void)
 }
 
 /*
+ * Load stream (len bytes, through file) into a new QEMU: it must load
+ * (must_load), or QEMU must refuse it and exit 1, rather than go on with
+ * the device in a state it cannot reach.
+ */
+static void load_stream(const char *file, const char *stream, size_t len,
+                        bool must_load)
+{
+    g_autofree char *load = g_strdup_printf("exec:cat %s", file);
+    QTestState *dst;
+    int waited;
+
+    g_assert_true(g_file_set_contents(file, stream, len, NULL));
+    dst = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
+                      " -incoming defer", RAM_SIZE >> 20);
+    qtest_qmp_assert_success(dst, "{ 'execute': 'migrate-incoming',"
+                             " 'arguments': { 'uri': %s } }", load);
+    if (must_load) {
+        wait_migration(dst);
+        qtest_quit(dst);
+        return;
+    }
+    for (waited = 0; waited < 1000 && qtest_probe_child(dst); waited++) {
+        g_usleep(10 * 1000);
+    }
+    g_assert_false(qtest_probe_child(dst));
+    qtest_set_expected_status(dst, EXIT_FAILURE);
+    qtest_quit(dst);
+}
+
+/*
  * A scan's progress in the stream is data too: a next page past the top
  * (the scan would go on at 0), one not on a page, or a run of pages that
  * does not end at the next page (a trace of a range no scan visited) must
@@ -1254,36 +1284,16 @@ static void test_scan_migration_bad_state(void)
     /* A run is pending: RAM from 1 MiB on, up to the next page. */
     g_assert_cmphex(ldq_be_p(stream + at + RUN_START), ==, 0x100000);
 
-    for (i = 0; i <= ARRAY_SIZE(patches); i++) {
+    for (i = 0; i < ARRAY_SIZE(patches); i++) {
         g_autofree char *patched = g_memdup2(stream, len);
-        g_autofree char *load = NULL;
-        QTestState *dst;
-        int waited;
 
-        if (i < ARRAY_SIZE(patches)) {
-            g_test_message("loading with %s", patches[i].what);
-            stq_be_p(patched + at + patches[i].offset, patches[i].val);
-            stq_be_p(patched + at + patches[i].offset2, patches[i].val2);
-        }
-        g_assert_true(g_file_set_contents(file, patched, len, NULL));
-        load = g_strdup_printf("exec:cat %s", file);
-        dst = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
-                          " -incoming defer", RAM_SIZE >> 20);
-        qtest_qmp_assert_success(dst, "{ 'execute': 'migrate-incoming',"
-                                 " 'arguments': { 'uri': %s } }", load);
-        if (i == ARRAY_SIZE(patches)) {
-            /* The stream as saved loads. */
-            wait_migration(dst);
-            qtest_quit(dst);
-            break;
-        }
-        for (waited = 0; waited < 1000 && qtest_probe_child(dst); waited++) {
-            g_usleep(10 * 1000);
-        }
-        g_assert_false(qtest_probe_child(dst));
-        qtest_set_expected_status(dst, EXIT_FAILURE);
-        qtest_quit(dst);
+        g_test_message("loading with %s", patches[i].what);
+        stq_be_p(patched + at + patches[i].offset, patches[i].val);
+        stq_be_p(patched + at + patches[i].offset2, patches[i].val2);
+        load_stream(file, patched, len, false);
     }
+    /* The stream as saved loads. */
+    load_stream(file, stream, len, true);
     unlink(file);
 }
 
@@ -2280,35 +2290,15 @@ static void test_migration_bad_state(void)
     }
     g_assert_cmpuint(at + sizeof(marker), <=, len);
 
-    for (i = 0; i <= ARRAY_SIZE(patches); i++) {
+    for (i = 0; i < ARRAY_SIZE(patches); i++) {
         g_autofree char *patched = g_memdup2(stream, len);
-        g_autofree char *load = NULL;
-        QTestState *dst;
-        int waited;
 
-        if (i < ARRAY_SIZE(patches)) {
-            g_test_message("loading with %s", patches[i].what);
-            patched[at + patches[i].offset] = patches[i].byte;
-        }
-        g_assert_true(g_file_set_contents(file, patched, len, NULL));
-        load = g_strdup_printf("exec:cat %s", file);
-        dst = qtest_initf(MACHINE "-m %llu -device pcie-testdev,addr=04.0"
-                          " -incoming defer", RAM_SIZE >> 20);
-        qtest_qmp_assert_success(dst, "{ 'execute': 'migrate-incoming',"
-                                 " 'arguments': { 'uri': %s } }", load);
-        if (i == ARRAY_SIZE(patches)) {
-            /* The stream as saved loads. */
-            wait_migration(dst);
-            qtest_quit(dst);
-            break;
-        }
-        for (waited = 0; waited < 1000 && qtest_probe_child(dst); waited++) {
-            g_usleep(10 * 1000);
-        }
-        g_assert_false(qtest_probe_child(dst));
-        qtest_set_expected_status(dst, EXIT_FAILURE);
-        qtest_quit(dst);
+        g_test_message("loading with %s", patches[i].what);
+        patched[at + patches[i].offset] = patches[i].byte;
+        load_stream(file, patched, len, false);
     }
+    /* The stream as saved loads. */
+    load_stream(file, stream, len, true);
     unlink(file);
 }
 
