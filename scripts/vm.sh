@@ -151,14 +151,21 @@ vm_boot() {
     rc=0
     timeout "$VM_TIMEOUT" "$VM_QEMU" "${VM_ARGS[@]}" >"$dir/qemu.log" 2>&1 || rc=$?
     echo $((SECONDS - start)) >"$dir/seconds"
-    if [ "$rc" -eq 124 ]; then
-        echo "guest $name: timed out after ${VM_TIMEOUT}s (console: $dir/console.log)" >&2
+    vm_outcome "$name" "$rc" QEMU
+}
+
+# vm_outcome NAME RC WHICH: whether guest NAME, whose QEMU (WHICH) exited
+# with RC, reported to the end; says why not.
+vm_outcome() {
+    local dir=$OUT/vm/$1
+    if [ "$2" -eq 124 ]; then
+        echo "guest $1: timed out after ${VM_TIMEOUT}s (console: $dir/console.log)" >&2
         return 1
-    elif [ "$rc" -ne 0 ]; then
-        echo "guest $name: QEMU exited with $rc: $(tail -3 "$dir/qemu.log")" >&2
+    elif [ "$2" -ne 0 ]; then
+        echo "guest $1: $3 exited with $2: $(tail -3 "$dir/qemu.log")" >&2
         return 1
     elif ! grep -qx 'end' "$dir/results.txt" 2>/dev/null; then
-        echo "guest $name: did not report to the end (console: $dir/console.log)" >&2
+        echo "guest $1: did not report to the end (console: $dir/console.log)" >&2
         return 1
     fi
 }
@@ -368,13 +375,7 @@ vm_migrate() {
     echo $((SECONDS - start)) >"$dir/seconds"
     host "$name" "state-bytes $(stat -c %s "$state")"
     rm -f "$state"
-    if [ "$rc" -ne 0 ]; then
-        echo "guest $name: the new QEMU exited with $rc: $(tail -3 "$dir/qemu.log")" >&2
-        return 1
-    elif ! grep -qx 'end' "$dir/results.txt" 2>/dev/null; then
-        echo "guest $name: did not report to the end (console: $dir/console.log)" >&2
-        return 1
-    fi
+    vm_outcome "$name" "$rc" "the new QEMU"
 }
 # qmp_status NAME: the VM's run state (running, paused, ...).
 qmp_status() {
