@@ -944,13 +944,33 @@ static int testdev_ioc_stream_copy(struct testdev_file *tf,
 
 	if (req->reserved || !req->size || req->size > td->max_coherent)
 		return -EINVAL;
+	/*
+	 * More than the DMA API maps at once (swiotlb: 256 KiB) would fail
+	 * in dma_map_single() after two big allocations, with a "swiotlb
+	 * buffer is full" warning any user could repeat: refuse it first.
+	 */
+	if (req->size > dma_max_mapping_size(dev))
+		return -E2BIG;
+	/* Two mappings, each counted as BUF_ALLOC counts one. */
 	ret = testdev_charge(tf, charged, true);
 	if (ret)
 		return ret;
+	ret = testdev_charge(tf, 0, true);
+	if (ret) {
+		testdev_uncharge(td, charged, true);
+		return ret;
+	}
 	ret = -ENOMEM;
-	src = kmalloc(req->size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	/*
+	 * As BUF_ALLOC does (testdev_kmalloc_size()): a streaming buffer
+	 * must not share a cache line with other data, or with the other
+	 * buffer, which is mapped the other way.
+	 */
+	src = kmalloc(testdev_kmalloc_size(req->size),
+		      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (src)
-		dst = kmalloc(req->size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		dst = kmalloc(testdev_kmalloc_size(req->size),
+			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!dst)
 		goto free;
 	memset(src, TESTDEV_SRC_FILL, req->size);
@@ -981,6 +1001,7 @@ free:
 	kfree(dst);
 	kfree(src);
 	testdev_uncharge(td, charged, true);
+	testdev_uncharge(td, 0, true);
 	return ret;
 }
 

@@ -1579,7 +1579,7 @@ static void check_unbind_user_fault(const char *dev, struct ktap *k)
  * naming memory by address takes, and removal while an ioctl waits for
  * user memory; as KTAP. Unbinds and binds the device again at the end.
  */
-#define CHECK_DRIVER_TESTS (9 + UNPRIVILEGED_TESTS + BUDGET_TESTS + 3)
+#define CHECK_DRIVER_TESTS (10 + UNPRIVILEGED_TESTS + BUDGET_TESTS + 3)
 
 static int check_driver(const char *dev)
 {
@@ -1648,6 +1648,23 @@ static int check_driver(const char *dev)
 		    (unsigned long long)many[1].phys);
 	for (i = 0; i < 8; i++)
 		buf_ref(fd, TESTDEV_IOC_BUF_FREE, &many[i]);
+
+	/*
+	 * The largest streaming copy: it lands, or, where the DMA API cannot
+	 * map that much at once (swiotlb maps 256 KiB), E2BIG up front (it
+	 * was ENOMEM from a failed mapping, with a swiotlb warning).
+	 */
+	{
+		struct testdev_stream_copy sc = { .argsz = sizeof(sc) };
+
+		sc.size = inf.max_size < 4 << 20 ? inf.max_size : 4 << 20;
+		ret = ioctl(fd, TESTDEV_IOC_STREAM_COPY, &sc) ? -errno : 0;
+		ktap_result(&k, ret ? ret == -E2BIG : sc.landed &&
+			    sc.result == TESTDEV_RESULT_OK, "stream-copy-max-size",
+			    "%llu bytes: %s", (unsigned long long)sc.size,
+			    ret ? strerror(-ret) : sc.landed ? "landed" :
+			    "did not land");
+	}
 
 	/* The largest coherent buffer the device allows: clean answers. */
 	ret = buf_alloc(fd, &a, TESTDEV_BUF_COHERENT, 0, inf.max_size, 0);
@@ -2111,7 +2128,7 @@ static int bench(const char *dev)
 			p.total[r] = sc.map_ns + sc.copy_ns + sc.unmap_ns;
 		}
 		if (r < BENCH_REPS)
-			/* swiotlb maps at most 256 KiB at once: say so, go on. */
+			/* swiotlb maps at most 256 KiB at once (E2BIG): say so, go on. */
 			printf("{\"kind\": \"streaming\", \"size\": %llu, \"error\": \"%s\"}\n",
 			       (unsigned long long)sizes[i], strerror(errno));
 		else
