@@ -45,6 +45,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1579,7 +1580,74 @@ static void check_unbind_user_fault(const char *dev, struct ktap *k)
  * naming memory by address takes, and removal while an ioctl waits for
  * user memory; as KTAP. Unbinds and binds the device again at the end.
  */
-#define CHECK_DRIVER_TESTS (10 + UNPRIVILEGED_TESTS + BUDGET_TESTS + 3)
+#define CHECK_DRIVER_TESTS (11 + UNPRIVILEGED_TESTS + BUDGET_TESTS + 3)
+
+/*
+ * Slots of the swiotlb pool in use (debugfs, mounted here if need be), or
+ * -1 where there is no such file.
+ */
+static long swiotlb_used(void)
+{
+	char b[32] = "";
+	int fd;
+
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	fd = open("/sys/kernel/debug/swiotlb/io_tlb_used", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (read(fd, b, sizeof(b) - 1) <= 0)
+		b[0] = 0;
+	close(fd);
+	return b[0] ? atol(b) : -1;
+}
+
+#define STREAM_HOGS 16
+#define STREAM_HOG_SIZE (256 << 10)	/* the most swiotlb maps at once */
+
+/*
+ * Under swiotlb=force, STREAM_HOGS callers of STREAM_COPY at once: only one
+ * may hold its two bounce mappings (2 x 128 slots of 2 KiB) while the
+ * others wait for the device; each held its own, up to half the pool.
+ * Returns the most slots seen in use, or -1.
+ */
+static long stream_copy_pool_peak(const char *dev)
+{
+	pid_t pids[STREAM_HOGS];
+	long used, peak = -1;
+	int i, st;
+	time_t end;
+
+	for (i = 0; i < STREAM_HOGS; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			die("fork: %s", strerror(errno));
+		if (!pids[i]) {
+			int fd = open_dev(dev);
+
+			end = time(NULL) + 3;
+			while (time(NULL) < end) {
+				struct testdev_stream_copy sc = {
+					.argsz = sizeof(sc),
+					.size = STREAM_HOG_SIZE,
+				};
+
+				if (ioctl(fd, TESTDEV_IOC_STREAM_COPY, &sc))
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	end = time(NULL) + 2;
+	while (time(NULL) < end) {
+		used = swiotlb_used();
+		if (used > peak)
+			peak = used;
+		usleep(1000);
+	}
+	for (i = 0; i < STREAM_HOGS; i++)
+		waitpid(pids[i], &st, 0);
+	return peak;
+}
 
 static int check_driver(const char *dev)
 {
@@ -1664,6 +1732,30 @@ static int check_driver(const char *dev)
 			    "%llu bytes: %s", (unsigned long long)sc.size,
 			    ret ? strerror(-ret) : sc.landed ? "landed" :
 			    "did not land");
+	}
+
+	/* Concurrent streaming copies share the swiotlb pool one at a time. */
+	{
+		char cmdline[1024] = "";
+		int cfd = open("/proc/cmdline", O_RDONLY);
+		long peak;
+
+		if (cfd >= 0) {
+			if (read(cfd, cmdline, sizeof(cmdline) - 1) < 0)
+				cmdline[0] = 0;
+			close(cfd);
+		}
+		if (!strstr(cmdline, "swiotlb=force") ||
+		    inf.max_size < STREAM_HOG_SIZE) {
+			ktap_result(&k, 1, "stream-copies-take-turns-in-swiotlb",
+				    "SKIP no swiotlb=force, or MAX_SIZE below 256 KiB");
+		} else {
+			peak = stream_copy_pool_peak(dev);
+			ktap_result(&k, peak >= 0 && peak <= 2 * 128 + 128,
+				    "stream-copies-take-turns-in-swiotlb",
+				    "%d callers of 256 KiB copies: at most %ld swiotlb slots in use (one copy's 256 and others' 128 allowed)",
+				    STREAM_HOGS, peak);
+		}
 	}
 
 	/* The largest coherent buffer the device allows: clean answers. */
