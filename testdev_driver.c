@@ -105,6 +105,12 @@ struct testdev {
 	struct pci_dev *pdev;
 	void __iomem *regs;
 	struct mutex lock;	/* one copy at a time; held across a reset */
+	/*
+	 * One STREAM_COPY's mappings at a time: under swiotlb each may take
+	 * 2 x 256 KiB of the bounce pool every device shares, so callers
+	 * waiting for their turn to copy must not hold theirs.
+	 */
+	struct mutex stream_lock;
 	wait_queue_head_t wait;	/* for irq_done, gone or resetting */
 	bool irq_done;		/* the completion interrupt came */
 	bool resetting;		/* a function reset is under way */
@@ -944,26 +950,51 @@ static int testdev_ioc_stream_copy(struct testdev_file *tf,
 
 	if (req->reserved || !req->size || req->size > td->max_coherent)
 		return -EINVAL;
+	/*
+	 * More than the DMA API maps at once (swiotlb: 256 KiB) would fail
+	 * in dma_map_single() after two big allocations, with a "swiotlb
+	 * buffer is full" warning any user could repeat: refuse it first.
+	 */
+	if (req->size > dma_max_mapping_size(dev))
+		return -E2BIG;
+	/* Two mappings, each counted as BUF_ALLOC counts one. */
 	ret = testdev_charge(tf, charged, true);
 	if (ret)
 		return ret;
+	ret = testdev_charge(tf, 0, true);
+	if (ret) {
+		testdev_uncharge(td, charged, true);
+		return ret;
+	}
 	ret = -ENOMEM;
-	src = kmalloc(req->size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	/*
+	 * As BUF_ALLOC does (testdev_kmalloc_size()): a streaming buffer
+	 * must not share a cache line with other data, or with the other
+	 * buffer, which is mapped the other way.
+	 */
+	src = kmalloc(testdev_kmalloc_size(req->size),
+		      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (src)
-		dst = kmalloc(req->size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		dst = kmalloc(testdev_kmalloc_size(req->size),
+			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!dst)
 		goto free;
 	memset(src, TESTDEV_SRC_FILL, req->size);
 	memset(dst, TESTDEV_DST_FILL, req->size);
 
+	/* Interruptible, as testdev_copy() takes the device lock. */
+	if (mutex_lock_interruptible(&td->stream_lock)) {
+		ret = -ERESTARTSYS;
+		goto free;
+	}
 	t0 = ktime_get();
 	src_dma = dma_map_single(dev, src, req->size, DMA_TO_DEVICE);
 	if (dma_mapping_error(dev, src_dma))
-		goto free;
+		goto unlock;
 	dst_dma = dma_map_single(dev, dst, req->size, DMA_FROM_DEVICE);
 	if (dma_mapping_error(dev, dst_dma)) {
 		dma_unmap_single(dev, src_dma, req->size, DMA_TO_DEVICE);
-		goto free;
+		goto unlock;
 	}
 	req->map_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
 
@@ -977,10 +1008,13 @@ static int testdev_ioc_stream_copy(struct testdev_file *tf,
 	dma_unmap_single(dev, src_dma, req->size, DMA_TO_DEVICE);
 	req->unmap_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
 	req->landed = !ret && !memcmp(src, dst, req->size);
+unlock:
+	mutex_unlock(&td->stream_lock);
 free:
 	kfree(dst);
 	kfree(src);
 	testdev_uncharge(td, charged, true);
+	testdev_uncharge(td, 0, true);
 	return ret;
 }
 
@@ -1139,6 +1173,7 @@ static void testdev_release_td(struct kref *ref)
 	struct testdev *td = container_of(ref, struct testdev, ref);
 
 	mutex_destroy(&td->files_lock);
+	mutex_destroy(&td->stream_lock);
 	mutex_destroy(&td->lock);
 	kfree(td);
 }
@@ -1354,6 +1389,7 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	INIT_LIST_HEAD(&td->files);
 	init_waitqueue_head(&td->wait);
 	mutex_init(&td->lock);
+	mutex_init(&td->stream_lock);
 	td->pdev = pdev;
 	ret = devm_add_action_or_reset(dev, testdev_put, td);
 	if (ret)

@@ -149,7 +149,10 @@ struct testdev_scan {
  * measuring what an IOMMU mode costs: the driver allocates two buffers of
  * size bytes, maps them (dma_map_single(), to and from the device), has
  * the device copy, unmaps them (where a strict IOMMU invalidates its
- * IOTLB), checks the data and frees them.
+ * IOTLB), checks the data and frees them. A size the DMA API cannot map
+ * at once (above dma_max_mapping_size(): 256 KiB under swiotlb) gives
+ * E2BIG, before anything is allocated. The two mappings count as two
+ * against the budget.
  */
 struct testdev_stream_copy {
 	__u32 argsz;

@@ -1032,7 +1032,7 @@ static int bench(const char *dev)
 			p.total[r] = sc.map_ns + sc.copy_ns + sc.unmap_ns;
 		}
 		if (r < BENCH_REPS)
-			/* swiotlb maps at most 256 KiB at once: say so, go on. */
+			/* swiotlb maps at most 256 KiB at once (E2BIG): say so, go on. */
 			printf("{\"kind\": \"streaming\", \"size\": %llu, \"error\": \"%s\"}\n",
 			       (unsigned long long)sizes[i], strerror(-ret));
 		else

@@ -23,11 +23,15 @@
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -222,6 +226,98 @@ TEST_F(dma, scan_keeps_master_off)
 	/* The original device (x-original) has no scan: EOPNOTSUPP. */
 	ASSERT_TRUE(!ret || ret == -EOPNOTSUPP) TH_LOG("scan: %s", strerror(-ret));
 	ASSERT_FALSE(landed) TH_LOG("a copy after the scan landed");
+}
+
+/*
+ * The largest streaming copy: it lands, or, where the DMA API cannot map
+ * that much at once (swiotlb maps 256 KiB), gets E2BIG up front (it was
+ * ENOMEM from a failed mapping, with a swiotlb warning).
+ */
+TEST_F(dma, stream_copy_max_size)
+{
+	struct testdev_stream_copy sc;
+	uint64_t size = self->inf.max_size < 4 << 20 ? self->inf.max_size :
+			4 << 20;
+	int ret = stream_copy(self->fd, size, &sc);
+
+	if (ret) {
+		ASSERT_EQ(-E2BIG, ret) TH_LOG("%llu bytes: %s",
+					      (unsigned long long)size,
+					      strerror(-ret));
+	} else {
+		ASSERT_TRUE(sc.landed && sc.result == TESTDEV_RESULT_OK)
+			TH_LOG("%llu bytes did not land", (unsigned long long)size);
+	}
+}
+
+/* Slots of the swiotlb pool in use (debugfs), or -1 where none. */
+static long swiotlb_used(void)
+{
+	char b[32] = "";
+	int fd;
+
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	fd = open("/sys/kernel/debug/swiotlb/io_tlb_used", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (read(fd, b, sizeof(b) - 1) <= 0)
+		b[0] = 0;
+	close(fd);
+	return b[0] ? atol(b) : -1;
+}
+
+#define STREAM_HOGS	16
+#define STREAM_HOG_SIZE	(256 << 10)	/* the most swiotlb maps at once */
+
+/*
+ * Under swiotlb=force, STREAM_HOGS callers of STREAM_COPY at once: only
+ * one may hold its two bounce mappings (2 x 128 slots of 2 KiB) while the
+ * others wait for the device; each used to hold its own, up to half the
+ * pool.
+ */
+TEST_F(dma, stream_copies_take_turns_in_swiotlb)
+{
+	char cmdline[1024] = "";
+	pid_t pids[STREAM_HOGS];
+	long used, peak = -1;
+	int i, fd, st;
+	time_t end;
+
+	fd = open("/proc/cmdline", O_RDONLY);
+	if (fd >= 0) {
+		if (read(fd, cmdline, sizeof(cmdline) - 1) < 0)
+			cmdline[0] = 0;
+		close(fd);
+	}
+	if (!strstr(cmdline, "swiotlb=force") ||
+	    self->inf.max_size < STREAM_HOG_SIZE)
+		SKIP(return, "no swiotlb=force, or MAX_SIZE below 256 KiB");
+	for (i = 0; i < STREAM_HOGS; i++) {
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (!pids[i]) {
+			struct testdev_stream_copy sc;
+			int hog = open_dev(dev);
+
+			end = time(NULL) + 3;
+			while (time(NULL) < end)
+				if (stream_copy(hog, STREAM_HOG_SIZE, &sc))
+					_exit(1);
+			_exit(0);
+		}
+	}
+	end = time(NULL) + 2;
+	while (time(NULL) < end) {
+		used = swiotlb_used();
+		if (used > peak)
+			peak = used;
+		usleep(1000);
+	}
+	for (i = 0; i < STREAM_HOGS; i++)
+		waitpid(pids[i], &st, 0);
+	ASSERT_TRUE(peak >= 0 && peak <= 2 * 128 + 128)
+		TH_LOG("%d callers of 256 KiB copies: at most %ld swiotlb slots in use (one copy's 256 and others' 128 allowed)",
+		       STREAM_HOGS, peak);
 }
 
 /* The node opened to everyone for the test; an unprivileged user's buffers. */

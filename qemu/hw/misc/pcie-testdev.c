@@ -288,13 +288,63 @@ static void pcie_testdev_log_mmio_limit(const char *kind, const char *end,
 #define PCIE_TESTDEV_PIECE 4096
 
 /*
+ * How many bytes from addr (up to len) are RAM the device may read (or
+ * write), as pcie_testdev_is_ram() checks, in one run of host memory: the
+ * translations that dma_memory_map() would merge into one mapping (under
+ * an IOMMU, pages that map contiguous memory). 0 if addr is not RAM.
+ */
+static uint64_t pcie_testdev_ram_len(AddressSpace *as, uint64_t addr,
+                                     uint64_t len, bool is_write)
+{
+    MemoryRegion *first = NULL;
+    hwaddr base = 0;
+    uint64_t done = 0;
+
+    RCU_READ_LOCK_GUARD();
+    while (done < len) {
+        hwaddr xlat, l = len - done;
+        MemoryRegion *mr = address_space_translate(as, addr + done, &xlat, &l,
+                                                   is_write,
+                                                   MEMTXATTRS_UNSPECIFIED);
+
+        if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr) ||
+            (is_write && mr->readonly) || l == 0 ||
+            (first && (mr != first || xlat != base + done))) {
+            break;
+        }
+        if (!first) {
+            first = mr;
+            base = xlat;
+        }
+        done += MIN(l, len - done);
+    }
+    return done;
+}
+
+/* Whether a pointer dma_memory_map() returned is guest RAM, not a bounce. */
+static bool pcie_testdev_mapped_ram(void *p)
+{
+    ram_addr_t offset;
+
+    RCU_READ_LOCK_GUARD();
+    return memory_region_from_host(p, &offset) != NULL;
+}
+
+/*
  * Copy between two ranges that are RAM to the device, with no copy in
  * between: each piece of the source is mapped with the destination's at
  * the same offset (pieces as the address space translates them: an IOMMU
  * maps page by page), and moved. Overlapping ranges move as one memmove,
  * from the end when the destination lies above the source. Both ranges
- * were checked whole and RAM cannot fail, so unless a mapping fails anyway
- * (dst-partial), the copy lands whole.
+ * were checked whole and RAM cannot fail, so the copy lands whole, unless
+ * the translation changed since the check: under an IOMMU whose page
+ * tables the copy's own bytes (or a CPU) rewrote, a later piece may no
+ * longer be RAM. Each piece is translated again before it is mapped (and
+ * is no longer than one run of RAM), and a
+ * mapping that is not guest RAM (the address space's bounce buffer: MMIO,
+ * nothing, ROM) is dropped unused, so no MMIO is read or written here and
+ * the 64 KiB MMIO limit holds; the copy then ends in dst-partial (or
+ * src-fault / dst-fault if nothing landed yet).
  */
 static uint32_t pcie_testdev_copy_direct(AddressSpace *as, uint64_t src,
                                          uint64_t dst, uint64_t size,
@@ -305,25 +355,43 @@ static uint32_t pcie_testdev_copy_direct(AddressSpace *as, uint64_t src,
 
     while (done < size) {
         uint64_t off = done, n = MIN(size - done, max_piece);
+        uint64_t end = size;
         dma_addr_t slen, dlen;
         void *sp, *dp;
 
         if (backward) {
-            uint64_t end = size - done;
-
+            end = size - done;
             n = MIN(n, MIN((src + end - 1) % PCIE_TESTDEV_PIECE,
                            (dst + end - 1) % PCIE_TESTDEV_PIECE) + 1);
             off = end - n;
         }
+        /* Still RAM, as far as one mapping each goes. */
+        n = MIN(n, pcie_testdev_ram_len(as, src + off, n, false));
+        if (!n || (backward && n != end - off)) {
+            return done ? TESTDEV_RESULT_DST_PARTIAL : TESTDEV_RESULT_SRC_FAULT;
+        }
+        n = MIN(n, pcie_testdev_ram_len(as, dst + off, n, true));
+        if (!n || (backward && n != end - off)) {
+            return done ? TESTDEV_RESULT_DST_PARTIAL : TESTDEV_RESULT_DST_FAULT;
+        }
         slen = n;
         sp = dma_memory_map(as, src + off, &slen, DMA_DIRECTION_TO_DEVICE,
                             MEMTXATTRS_UNSPECIFIED);
+        if (sp && !pcie_testdev_mapped_ram(sp)) {
+            dma_memory_unmap(as, sp, slen, DMA_DIRECTION_TO_DEVICE, 0);
+            sp = NULL;
+        }
         if (!sp) {
             return done ? TESTDEV_RESULT_DST_PARTIAL : TESTDEV_RESULT_SRC_FAULT;
         }
         dlen = slen;
         dp = dma_memory_map(as, dst + off, &dlen, DMA_DIRECTION_FROM_DEVICE,
                             MEMTXATTRS_UNSPECIFIED);
+        if (dp && !pcie_testdev_mapped_ram(dp)) {
+            /* A bounce buffer unmapped with no length writes nothing. */
+            dma_memory_unmap(as, dp, dlen, DMA_DIRECTION_FROM_DEVICE, 0);
+            dp = NULL;
+        }
         if (!dp || (backward && dlen != n)) {
             if (dp) {
                 dma_memory_unmap(as, dp, dlen, DMA_DIRECTION_FROM_DEVICE, 0);

@@ -1477,6 +1477,128 @@ static void test_copy_direct(void)
 }
 
 /*
+ * Copies under intel-iommu, with VT-d tables written by hand (legacy mode,
+ * 3 levels, 39-bit IOVAs): source IOVAs 0 to 4 MiB map RAM at IOMMU_SRC,
+ * destination IOVAs 4 to 8 MiB RAM at IOMMU_DST, a level-1 table each 2 MiB.
+ */
+#define VTD_BASE        0xfed90000ULL
+#define IOMMU_ROOT      0x100000ULL
+#define IOMMU_CTX       0x101000ULL
+#define IOMMU_L3        0x102000ULL
+#define IOMMU_L2        0x103000ULL
+#define IOMMU_L1(i)     (0x104000ULL + (i) * 0x1000)
+#define IOMMU_SRC       (16 * MiB)
+#define IOMMU_DST       (32 * MiB)
+#define IOMMU_DST_IOVA  (4 * MiB)
+#define IOMMU_PAGES     1024
+
+static void testdev_add(Testdev *peer, Testdev *t, int devfn);
+
+static void iommu_start(Testdev *t, Testdev *peer)
+{
+    int i;
+
+    t->qts = qtest_initf(MACHINE "-m 256 -device intel-iommu "
+                         "-device pcie-testdev,addr=04.0,max_transfer_size=16M "
+                         "-device pcie-testdev,addr=05.0");
+    t->bus = qpci_new_pc(t->qts, NULL);
+    t->dev = qpci_device_find(t->bus, DEVFN);
+    g_assert(t->dev);
+    testdev_map(t, true);
+    testdev_add(peer, t, QPCI_DEVFN(5, 0));
+
+    qtest_writeq(t->qts, IOMMU_ROOT, IOMMU_CTX | 1);
+    qtest_writeq(t->qts, IOMMU_CTX + DEVFN * 16, IOMMU_L3 | 1);
+    qtest_writeq(t->qts, IOMMU_CTX + DEVFN * 16 + 8, 1 | (1 << 8));
+    qtest_writeq(t->qts, IOMMU_L3, IOMMU_L2 | 3);
+    for (i = 0; i < 4; i++) {
+        qtest_writeq(t->qts, IOMMU_L2 + i * 8, IOMMU_L1(i) | 3);
+    }
+    for (i = 0; i < 2 * 512; i++) {
+        qtest_writeq(t->qts, IOMMU_L1(0) + i * 8, (IOMMU_SRC + i * 4096) | 3);
+        qtest_writeq(t->qts, IOMMU_L1(2) + i * 8, (IOMMU_DST + i * 4096) | 3);
+    }
+    qtest_writeq(t->qts, VTD_BASE + 0x20, IOMMU_ROOT);      /* RTADDR */
+    qtest_writel(t->qts, VTD_BASE + 0x18, 1u << 30);        /* GCMD.SRTP */
+    qtest_writel(t->qts, VTD_BASE + 0x18, 1u << 31);        /* GCMD.TE */
+    g_assert_cmphex(qtest_readl(t->qts, VTD_BASE + 0x1c) & (3u << 30), ==,
+                    3u << 30);
+}
+
+/*
+ * Under an IOMMU a copy goes piece by piece; each lands, and a copy with
+ * one unmapped page at either end is refused whole.
+ */
+static void test_copy_iommu(void)
+{
+    Testdev t, peer;
+
+    iommu_start(&t, &peer);
+    fill(&t, IOMMU_SRC, 0x41, 64 * 4096);
+    fill(&t, IOMMU_DST, 0xc3, 64 * 4096);
+    g_assert_cmpuint(copy(&t, 100, IOMMU_DST_IOVA + 100, 8 * 4096), ==,
+                     TESTDEV_RESULT_OK);
+    assert_filled(&t, IOMMU_DST + 100, 0x41, 8 * 4096);
+    assert_filled(&t, IOMMU_DST + 100 + 8 * 4096, 0xc3, 4096);
+
+    /* Destination page 20 unmapped: nothing of pages 16 to 23 changes. */
+    qtest_writeq(t.qts, IOMMU_L1(2) + 20 * 8, 0);
+    g_assert_cmpuint(copy(&t, 0, IOMMU_DST_IOVA + 16 * 4096, 8 * 4096), ==,
+                     TESTDEV_RESULT_DST_FAULT);
+    assert_filled(&t, IOMMU_DST + 16 * 4096, 0xc3, 8 * 4096);
+    /* Source page 40 unmapped. */
+    qtest_writeq(t.qts, IOMMU_L1(0) + 40 * 8, 0);
+    g_assert_cmpuint(copy(&t, 36 * 4096, IOMMU_DST_IOVA + 32 * 4096,
+                          8 * 4096), ==, TESTDEV_RESULT_SRC_FAULT);
+    assert_filled(&t, IOMMU_DST + 32 * 4096, 0xc3, 8 * 4096);
+    g_free(peer.dev);
+    testdev_stop(&t);
+}
+
+/*
+ * A copy between RAM whose own first bytes rewrite the IOMMU's page table
+ * for its later destination pages, so that they point at another device's
+ * registers: the check (which filled and so flushed the IOTLB) saw RAM,
+ * the later pieces are translated again. They must not become MMIO writes
+ * (a "RAM" copy of up to max_transfer_size would then write that much
+ * MMIO, past the 64 KiB limit, and report ok): the copy stops, dst-partial,
+ * and the peer's registers stay as they were.
+ */
+static void test_copy_iommu_remap(void)
+{
+    uint64_t peer_bar;
+    Testdev t, peer;
+    int i;
+
+    iommu_start(&t, &peer);
+    peer_bar = qpci_config_readl(peer.dev, PCI_BASE_ADDRESS_0) & ~0xfULL;
+    peer_bar |= (uint64_t)qpci_config_readl(peer.dev,
+                                            PCI_BASE_ADDRESS_0 + 4) << 32;
+    /* Destination page 0 is the table of destination pages 512 to 1023... */
+    qtest_writeq(t.qts, IOMMU_L1(2), IOMMU_L1(3) | 3);
+    /* ...and source page 0, which lands there first, sends them away. */
+    for (i = 0; i < 512; i++) {
+        qtest_writeq(t.qts, IOMMU_SRC + i * 8,
+                     (peer_bar + (i % 16) * 4096) | 3);
+    }
+    fill(&t, IOMMU_SRC + 4096, 0x41, (IOMMU_PAGES - 1) * 4096);
+    fill(&t, IOMMU_DST, 0xc3, IOMMU_PAGES * 4096);
+
+    g_assert_cmpuint(copy(&t, 0, IOMMU_DST_IOVA, IOMMU_PAGES * 4096), ==,
+                     TESTDEV_RESULT_DST_PARTIAL);
+    g_assert_cmphex(qpci_io_readq(peer.dev, peer.bar, TESTDEV_REG_SRCADDR),
+                    ==, 0);
+    g_assert_cmphex(qpci_io_readq(peer.dev, peer.bar, TESTDEV_REG_COPIES) +
+                    qpci_io_readq(peer.dev, peer.bar, TESTDEV_REG_FAULTS),
+                    ==, 0);
+    /* Pages before the rewritten ones landed; the rest did not. */
+    assert_filled(&t, IOMMU_DST + 4096, 0x41, 4096);
+    assert_filled(&t, IOMMU_DST + 600 * 4096, 0xc3, 4096);
+    g_free(peer.dev);
+    testdev_stop(&t);
+}
+
+/*
  * The guest asks for the largest copies and for absurd sizes: QEMU's memory
  * may grow by the bounce buffer (64 KiB) and no more.
  */
@@ -2833,6 +2955,8 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/copy-above-4g", test_copy_above_4g);
     qtest_add_func("/pcie-testdev/copy/overlap", test_copy_overlap);
     qtest_add_func("/pcie-testdev/copy/direct", test_copy_direct);
+    qtest_add_func("/pcie-testdev/copy/iommu", test_copy_iommu);
+    qtest_add_func("/pcie-testdev/copy/iommu-remap", test_copy_iommu_remap);
     if (getenv("PCIE_TESTDEV_BENCH")) {
         qtest_add_func("/pcie-testdev/bench", test_bench);
     }
