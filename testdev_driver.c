@@ -1435,6 +1435,8 @@ static int testdev_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	status = testdev_rd(td, TESTDEV_REG_STATUS);
 	if (status & TESTDEV_STATUS_BUSY) {
 		td->stale_copy = true;
+		/* Off in the device too: its own DMA may have turned it on. */
+		pci_clear_master(pdev);
 		dev_info(dev, "a copy an earlier binding left is pending: bus mastering off until it ends\n");
 	} else {
 		pci_set_master(pdev);
