@@ -35,14 +35,15 @@ debug_reports() {
 # failures injected in kernel code (each explained there).
 DEBUG_KNOWN=$TOP/tests/debug-kernel-known.txt
 
-# debug_clean NAME RC [KNOWN]: boots, reports, and the detectors said
+# debug_clean NAME [KNOWN]: boots, reports, and the detectors said
 # nothing (but reports matching the file KNOWN, counted apart); the
 # guest's time in the test's name.
 debug_clean() {
-    local name=$1 rc=$2 known=${3:-} f reports n tolerated
+    local name=$1 known=${2:-} f reports n tolerated status
     f=$OUT/vm/$name/results.txt
-    result "debug guest $name: boots and reports ($(cat "$OUT/vm/$name/seconds" 2>/dev/null || echo ?) s)" "$rc" \
-        "see $OUT/vm/$name/console.log"
+    status=$(vm_status "$name")
+    result "debug guest $name: boots and reports ($(cat "$OUT/vm/$name/seconds" 2>/dev/null || echo ?) s)" "${status%% *}" \
+        "${status#* }; see $OUT/vm/$name/console.log"
     expect "debug guest $name: the kernel log was read, and kmemleak scanned ($(sed -n 's/^kmemleak-scan //p' "$f") s)" \
         "$(grep -c '^dmesg ' "$f" | sed 's/^[1-9][0-9]*$/some/') $(grep -c '^kmemleak-scan [0-9]' "$f")" "some 1"
     expect "debug guest $name: DMA-API debugging counted no error" "$(sed -n 's/^dma-api-errors //p' "$f")" 0
@@ -53,9 +54,8 @@ debug_clean() {
         result "debug guest $name: $(grep -c . <<<"$tolerated" || true) known kernel report(s) outside the driver (${known#"$TOP"/})${tolerated:+: $(head -3 <<<"$tolerated" | sed "s/.*/'&'/" | paste -sd ' ' -)}" 0
     fi
     n=$(grep -c . <<<"$reports" || true)
-    result "debug guest $name: no KASAN, lockdep, DMA-API, UBSAN, kmemleak or WARN/BUG report" \
-        "$([ "$n" -eq 0 ] && echo 0 || echo 1)" \
-        "$n report line(s): $(head -8 <<<"$reports" | sed "s/.*/'&'/" | paste -sd ' ' -)"
+    WHY="$n report line(s): $(head -8 <<<"$reports" | sed "s/.*/'&'/" | paste -sd ' ' -)" \
+        check "debug guest $name: no KASAN, lockdep, DMA-API, UBSAN, kmemleak or WARN/BUG report" [ "$n" -eq 0 ]
 }
 
 debug_checks() {
@@ -95,13 +95,13 @@ debug_checks() {
     fi
     result "debug build: the driver with tests/debug-kernel-broken.patch" "$rc" "see $broken/build.log"
 
-    # Two at a time. The audit's configurations first.
-    log "debug guests: the audit in $(audit_configs | wc -w) IOMMU configurations, removal, 50 cycles, fault injection, the broken module; two at a time"
-    audit_boot_all || true
+    # tests/debug-guests.txt's guests and the audit's, one runner.
+    log "debug guests: the audit in $(audit_configs | wc -w) IOMMU configurations, removal, 50 cycles, fault injection, the broken module; $VM_JOBS at a time"
+    vm_run_table "$TOP/tests/debug-guests.txt" <(for c in $(audit_configs); do
+        echo "audit-$c | $c | audit | 1 | \$ROGUE |"; done) || true
     for c in $(audit_configs); do
         f=$OUT/vm/audit-$c/results.txt
-        grep -qx end "$f" 2>/dev/null && rc=0 || rc=1
-        debug_clean "audit-$c" "$rc"
+        debug_clean "audit-$c"
         expect "debug guest audit-$c: insmod-time transfer 1 succeeded" "$(vm_transfer "audit-$c" 1)" succeeded
         bad=""
         for row in $(audit_rows); do
@@ -111,36 +111,25 @@ debug_checks() {
             [ "$(audit_observed "$c" "$row")" = "$(audit_expected "$row" "$c")" ] ||
                 bad+="$row: $(audit_observed "$c" "$row"), want $(audit_expected "$row" "$c"); "
         done
-        result "debug guest audit-$c: testdevctl audit agrees with tests/audit-expected.txt (but the stale IOVA's timing)" \
-            "$([ -z "$bad" ] && echo 0 || echo 1)" "$bad"
+        expect "debug guest audit-$c: testdevctl audit agrees with tests/audit-expected.txt (but the stale IOVA's timing)" \
+            "$bad" ""
         bad=$(grep -E '^ioctl not ok' "$f" | sed 's/^ioctl not ok [0-9]* //' | tr '\n' ';' || true)
         n=$(grep -cE '^ioctl ok' "$f" || true)
         plan=$(sed -n 's/^ioctl 1\.\.\([0-9]*\)$/\1/p' "$f")
-        result "debug guest audit-$c: the ioctl selftest ($n of ${plan:-?})" \
-            "$([ -z "$bad" ] && [ "$n" = "${plan:-none}" ] && echo 0 || echo 1)" "$bad"
+        expect "debug guest audit-$c: the ioctl selftest ($n of ${plan:-?})" \
+            "$n of ${plan:-none}; failed: ${bad:-none}" "${plan:-none} of ${plan:-none}; failed: none"
         expect "debug guest audit-$c: rmmod fails while the device is open, then succeeds" \
             "$(sed -n 's/^rmmod-while-open //p; s/^rmmod //p' "$f" | tr '\n' ' ')" "1 0 "
     done
 
-    VM_TIMEOUT=$((VM_TIMEOUT * 2)) vm_start remove-while-busy intel remove 1 ",busy_delay_ms=2000"
-    VM_APPEND="$VM_APPEND testdev.count=50" vm_start cycles intel cycles 2 ""
-    vm_wait remove-while-busy && rc=0 || rc=$?
-    debug_clean remove-while-busy "$rc"
+    debug_clean remove-while-busy
     f=$OUT/vm/remove-while-busy/results.txt
     tap_results "debug guest remove-while-busy:" < <(sed -n 's/^remove //p' "$f")
     expect "debug guest remove-while-busy: all its removal tests ran" "$(grep -cE '^remove (not )?ok ' "$f" || true)" \
         "$(sed -n 's/^remove 1\.\.\([0-9]*\)$/\1/p' "$f")"
     expect "debug guest remove-while-busy: rmmod after all that" "$(sed -n 's/^rmmod //p' "$f")" 0
 
-    # acpi=noirq: with ACPI's IRQ routing, pci_enable_device() runs the
-    # _PRT method, and a failure injected in the ACPI interpreter there
-    # (Linux 6.1.192's ACPICA: "Could not update object reference count")
-    # ends in a use-after-free in acpi_ns_get_attached_object() at the
-    # next disable: the kernel's, not the driver's, and it poisons every
-    # bind after. The device's interrupt is MSI, which needs no routing.
-    VM_APPEND="$VM_APPEND acpi=noirq" vm_start faults intel faults 1 ""
-    vm_wait cycles && rc=0 || rc=$?
-    debug_clean cycles "$rc"
+    debug_clean cycles
     f=$OUT/vm/cycles/results.txt
     expect "debug guest cycles: 50 insmod/rmmod cycles with two devices" "$(sed -n 's/^cycles //p' "$f")" "50 50"
     for bdf in 0000:01:00.0 0000:02:00.0; do
@@ -150,13 +139,8 @@ debug_checks() {
     expect "debug guest cycles: both devices copy after the cycles" \
         "$(grep -c '^cli 0 testdevctl copy dma dma 4096 pcie-testdev[01] -> .*holds the source$' "$f" || true)" 2
 
-    (OUT=$broken; VM_APPEND="$VM_APPEND" vm_boot broken none repeat 1 "") &
-    local broken_pid=$!
-    vm_wait faults && rc=0 || rc=$?
-    debug_checks_faults "$rc"
-
-    wait "$broken_pid" && rc=0 || rc=$?
-    OUT=$broken debug_checks_broken "$rc"
+    debug_checks_faults
+    debug_checks_broken
 }
 
 # fault_steps: the fault walk's tries, one a line, "fault N fault made;
@@ -177,7 +161,7 @@ fault_steps() {
 # The fault-injection guest (tests/guest/init's faults mode).
 debug_checks_faults() {
     local f=$OUT/vm/faults/results.txt all steps made failed probe sites leftover noerr last
-    debug_clean faults "$1" "$DEBUG_KNOWN"
+    debug_clean faults "$DEBUG_KNOWN"
     all=$(fault_steps "$f")
     steps=$(grep -c . <<<"$all" || true)
     last=$(tail -1 <<<"$all")
@@ -190,25 +174,25 @@ debug_checks_faults() {
     failed=$(grep '^fault [0-9]* fault made; bind: -' <<<"$all" || true)
     # Each failed bind left nothing behind: no device node, not bound.
     leftover=$(grep -v 'devnode=0 bound=0' <<<"$failed" | grep . || true)
-    result "debug faults: every failed bind left no /dev/pcie-testdev0 and no binding ($(grep -c . <<<"$failed" || true) failed binds)" \
-        "$([ -z "$leftover" ] && echo 0 || echo 1)" "$(head -3 <<<"$leftover" | paste -sd ';' -)"
+    expect "debug faults: every failed bind left no /dev/pcie-testdev0 and no binding ($(grep -c . <<<"$failed" || true) failed binds)" \
+        "$(head -3 <<<"$leftover" | paste -sd ';' -)" ""
     # Each failure in the driver's own probe ended it with an errno, or was
     # absorbed (bound and working: no interrupt is a polling fallback).
     noerr=$(grep 'frames=testdev_probe' <<<"$probe" | grep -v 'bind: 0 ' | grep -v 'failed with error -[0-9]' || true)
-    result "debug faults: every failure inside probe ended it with an errno (or was absorbed)" \
-        "$([ -z "$noerr" ] && echo 0 || echo 1)" "$(head -3 <<<"$noerr" | paste -sd ';' -)"
+    expect "debug faults: every failure inside probe ended it with an errno (or was absorbed)" \
+        "$(head -3 <<<"$noerr" | paste -sd ';' -)" ""
     # Distinct failure points: each failing allocation in turn that reached
     # the driver; call sites: the driver's innermost frame.
     n=$(grep -c . <<<"$probe" || true)
     sites=$(sed -n 's/.*frames=\(testdev_[^,]*\),.*/\1/p' <<<"$probe" | sort -u | wc -l)
-    result "debug faults: $n distinct failure points in probe exercised ($sites call sites of the driver; $made of $steps binds had a failure)" \
-        "$([ "$n" -ge 5 ] && echo 0 || echo 1)" "fewer than 5"
+    WHY="fewer than 5" check "debug faults: $n distinct failure points in probe exercised ($sites call sites of the driver; $made of $steps binds had a failure)" \
+        [ "$n" -ge 5 ]
     echo "$n $sites $made $steps" >"$OUT/fault-points"
     expect "debug faults: the device copies after the walk, and after a normal insmod" \
         "$(grep -c '^cli 0 testdevctl copy dma dma 4096 -> .*holds the source$' "$f" || true) $(sed -n 's/^insmod //p' "$f" | tr '\n' ' ')" "2 0 0 "
     tap_results "debug faults:" < <(sed -n 's/^falloc //p' "$f")
     n=$(sed -n 's/^falloc # fail-alloc: \([0-9]*\) failure points$/\1/p' "$f")
-    result "debug faults: the buffer ioctl, ${n:-no} failure points exercised" "$([ "${n:-0}" -ge 4 ] && echo 0 || echo 1)"
+    check "debug faults: the buffer ioctl, ${n:-no} failure points exercised" [ "${n:-0}" -ge 4 ]
     echo "${n:-0}" >>"$OUT/fault-points"
 }
 
@@ -216,8 +200,10 @@ debug_checks_faults() {
 # coherent buffer of the self test and leaks its device structure; the
 # DMA-API debugging and kmemleak must say so.
 debug_checks_broken() {
-    local f=$OUT/vm/broken/results.txt
-    result "debug broken: the broken module's guest boots and reports ($(cat "$OUT/vm/broken/seconds" 2>/dev/null || echo ?) s)" "$1"
+    local f=$OUT/vm/broken/results.txt status
+    status=$(vm_status broken)
+    result "debug broken: the broken module's guest boots and reports ($(cat "$OUT/vm/broken/seconds" 2>/dev/null || echo ?) s)" \
+        "${status%% *}" "${status#* }"
     # It prints its first error only, and counts them all: one a load.
     # (At unbind the device's driver reads "pci" already.)
     expect "debug broken: DMA-API debugging reports the coherent buffer never freed, at each of the 2 unloads" \
@@ -227,6 +213,6 @@ debug_checks_broken() {
     expect "debug broken: kmemleak reports the leaked structure, allocated in probe, once a load" \
         "$(awk '/^kmemleak unreferenced object/ { obj++ } /^kmemleak .*\] pci_device_probe\+/ { probe[obj] = 1 }
                END { n = 0; for (o in probe) n++; print n }' "$f")" 2
-    result "debug broken: make check-debug's verdict on it is a failure ($(debug_reports broken | grep -c .) report lines)" \
-        "$([ -n "$(debug_reports broken)" ] && echo 0 || echo 1)"
+    check "debug broken: make check-debug's verdict on it is a failure ($(debug_reports broken | grep -c .) report lines)" \
+        [ -n "$(debug_reports broken)" ]
 }

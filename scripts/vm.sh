@@ -179,8 +179,8 @@ vm_args() {
     local extra
     read -ra slots <<<"${VM_SLOTS:-}"
     read -ra extra <<<"${VM_QEMU_OPTS:-}"
-    # shellcheck disable=SC1091
-    . "$OUT/env"
+    # shellcheck disable=SC1090
+    . "${VM_ENV:-$OUT/env}"
     # A VM loaded from a migration carries on in the same folder.
     if [ -n "${VM_INCOMING:-}" ]; then
         trace="trace-incoming.log"
@@ -247,14 +247,100 @@ vm_args() {
     VM_ARGS=("${args[@]}" -append "$append")
 }
 
-# vm_start NAME ARGS...: vm_boot in the background; vm_wait NAME: its status.
-declare -A VM_PIDS
-vm_start() {
-    vm_boot "$@" &
-    VM_PIDS[$1]=$!
+# The guest table: one guest a line, fields separated by "|":
+#   NAME | IOMMU | MODE | DEVICES | DEVICE PROPERTIES | SETTINGS
+# IOMMU, MODE, DEVICES and DEVICE PROPERTIES as vm_boot takes them; in the
+# properties $ROGUE and $ROGUE_COPY stand for the rogue device's (below).
+# SETTINGS, KEY=VALUE words, for that guest alone:
+#   idle=S     seconds the guest idles at its end (tests/guest/init)
+#   mem=SIZE   its RAM (VM_MEM)         smp=N      its vCPUs (VM_SMP)
+#   append=OPT a kernel option (VM_APPEND; one a word, as many as needed)
+#   slots=A,B  the root ports' slots (VM_SLOTS)
+#   trace=E,F  more QEMU trace events (VM_TRACE)
+#   timeout=xN N times VM_TIMEOUT
+#   how=boot   boot it (vm_boot; the default), how=hotplug: unplug and
+#              plug its device while it runs (vm_hotplug_boot), how=migrate:
+#              migrate it while it runs (vm_migrate)
+#   hotplug=pciehp  native PCIe hotplug on its root ports, ACPI's off
+#   env=DIR    what to boot from $OUT/DIR/env, not $OUT/env (another
+#              initramfs, say)
+# "#" starts a comment. tests/guests.txt is make check's.
+PCIEHP="-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"
+
+# vm_run_guest ROW: boot the guest of one table row, and record how it
+# ended in $OUT/vm/NAME/status ("0", or the exit status and why).
+vm_run_guest() {
+    local name iommu mode devices props settings kv v idle=3 how=boot rc=0 why
+    IFS='|' read -r name iommu mode devices props settings <<<"$1"
+    read -r name iommu mode devices props <<<"$name $iommu $mode $devices $props"
+    props=${props//'$ROGUE_COPY'/$ROGUE_COPY}
+    props=${props//'$ROGUE'/$ROGUE}
+    for kv in $settings; do
+        case $kv in
+        idle=*) idle=${kv#*=} ;;
+        mem=*) VM_MEM=${kv#*=} ;;
+        smp=*) VM_SMP=${kv#*=} ;;
+        append=*) VM_APPEND="${VM_APPEND:+$VM_APPEND }${kv#*=}" ;;
+        slots=*) VM_SLOTS=${kv#*=}; VM_SLOTS=${VM_SLOTS//,/ } ;;
+        trace=*) v=${kv#*=}; VM_TRACE="${VM_TRACE:+$VM_TRACE }${v//,/ }" ;;
+        timeout=x*) VM_TIMEOUT=$((VM_TIMEOUT * ${kv#timeout=x})) ;;
+        how=boot | how=hotplug | how=migrate) how=${kv#*=} ;;
+        hotplug=pciehp) VM_QEMU_OPTS="${VM_QEMU_OPTS:+$VM_QEMU_OPTS }$PCIEHP" ;;
+        env=*) VM_ENV=$OUT/${kv#*=}/env ;;
+        *) why="guest $name: unknown setting '$kv' in its table row" rc=1 how=none ;;
+        esac
+    done
+    case $how in
+    boot) why=$(vm_boot "$name" "$iommu" "$mode" "$devices" "$props" "$idle" 2>&1) || rc=$? ;;
+    hotplug) why=$(vm_hotplug_boot "$name" "$iommu" "$mode" "$devices" "$props" 2>&1) || rc=$? ;;
+    migrate) why=$(vm_migrate "$name" "$iommu" "$mode" "$devices" "$props" 2>&1) || rc=$? ;;
+    esac
+    mkdir -p "$OUT/vm/$name"
+    if [ "$rc" -eq 0 ]; then echo 0; else echo "$rc ${why:-exit $rc}" | head -1; fi >"$OUT/vm/$name/status"
+    if [ "$rc" -eq 0 ]; then
+        log "guest $name: reported in $(cat "$OUT/vm/$name/seconds" 2>/dev/null || echo ?) s"
+    else
+        log "guest $name: FAILED: ${why:-exit $rc}"
+    fi
 }
-vm_wait() {
-    wait "${VM_PIDS[$1]}"
+
+# vm_run_table [TABLE...]: boot every guest of the tables' rows (standard
+# input if none), VM_JOBS at a time (default: one a core), each under its
+# timeout. Returns non-zero if any did not report to the end; each one's
+# status is in its folder (vm_status).
+VM_JOBS=${VM_JOBS:-$(nproc)}
+vm_run_table() {
+    local rows row names=() running=0 name
+    # The longest first, by the last run's times (a first run: in order),
+    # so that no long guest is left to run alone at the end.
+    mapfile -t rows < <(cat "$@" | sed 's/#.*//' | grep '|' | while IFS= read -r row; do
+                            name=$(xargs <<<"${row%%|*}")
+                            printf '%s\t%s\n' "$(cat "$OUT/vm/$name/seconds" 2>/dev/null || echo 0)" "$row"
+                        done | sort -s -t$'\t' -k1,1nr | cut -f2-)
+    for row in "${rows[@]}"; do
+        name=$(xargs <<<"${row%%|*}")
+        names+=("$name")
+        if [ "$running" -ge "$VM_JOBS" ]; then
+            wait -n || true
+            running=$((running - 1))
+        fi
+        rm -rf "${OUT:?}/vm/$name"
+        vm_run_guest "$row" &
+        running=$((running + 1))
+    done
+    wait
+    for name in "${names[@]}"; do
+        [ "$(vm_status "$name")" = 0 ] || return 1
+    done
+}
+# vm_status NAME: "0" if guest NAME reported to the end, else why not.
+vm_status() { cat "$OUT/vm/$1/status" 2>/dev/null || echo "not run"; }
+# vm_rows NAME...: those guests' rows of tests/guests.txt.
+vm_rows() {
+    local name
+    for name in "$@"; do
+        awk -F'|' -v n="$name" '{ k = $1; gsub(/[[:space:]]/, "", k) } k == n' "$TOP/tests/guests.txt"
+    done
 }
 
 # vm_await NAME LINE SECONDS [PID]: wait, SECONDS at most, for the guest's
@@ -287,37 +373,33 @@ host() {
     echo "$*" >>"$OUT/vm/$name/host.txt"
 }
 
-# vm_start_hotplug NAME DEVICE IOMMU MODE DEVICES DEVICE_PROPS: vm_start
-# for tests/guest/init's hotplug modes, with the host's part beside it. On
+# vm_hotplug_boot NAME IOMMU MODE DEVICES DEVICE_PROPS: vm_boot for
+# tests/guest/init's hotplug modes, with the host's part beside it. On
 # the guest's "copy-pending" line it unplugs testdev0 with device_del and
 # waits for QEMU's DEVICE_DELETED event; on the guest's "device-gone"
-# line it plugs a new pcie-testdev (DEVICE: more of its JSON properties)
-# on the same root port with device_add. Each wait is bounded; the host's
-# steps go to host.txt ("unplugged SECONDS", "plugged", or "failed
-# STEP"), QMP's replies and events to qmp.log. Needs no QMP socket of the
-# caller's: it sets VM_QMP=1.
-vm_start_hotplug() {
-    local name=$1 dev=$2
-    shift 2
+# line it plugs a new pcie-testdev on the same root port with device_add.
+# Each wait is bounded; the host's steps go to host.txt ("unplugged
+# SECONDS", "plugged", or "failed STEP"), QMP's replies and events to
+# qmp.log. It sets VM_QMP=1 for the monitor's socket.
+vm_hotplug_boot() {
+    local name=$1 boot rc=0
     # No stale results.txt for the host to read before vm_boot makes it anew.
     rm -rf "${OUT:?}/vm/$name"
-    (
-        VM_QMP=1 vm_boot "$name" "$@" &
-        boot=$!
-        vm_hotplug "$name" "$dev" "$boot" || true
-        wait "$boot"
-    ) &
-    VM_PIDS[$name]=$!
+    VM_QMP=1 vm_boot "$@" &
+    boot=$!
+    vm_hotplug "$name" "$boot" || true
+    wait "$boot" || rc=$?
+    return "$rc"
 }
 vm_hotplug() {
-    local name=$1 dev=$2 pid=$3 start
+    local name=$1 pid=$2 start
     vm_await "$name" copy-pending 90 "$pid" || { host "$name" "failed copy-pending"; return 1; }
     start=$SECONDS
     qmp "$name" 'device_del {"id": "testdev0"}' 'event DEVICE_DELETED {"device": "testdev0"}' ||
         { host "$name" "failed device_del"; return 1; }
     host "$name" "unplugged $((SECONDS - start))"
     vm_await "$name" 'device-gone [0-9]*' 30 "$pid" || { host "$name" "failed device-gone"; return 1; }
-    qmp "$name" "device_add {\"driver\": \"pcie-testdev\", \"bus\": \"root_port0\", \"id\": \"testdev0-new\"$dev}" ||
+    qmp "$name" "device_add {\"driver\": \"pcie-testdev\", \"bus\": \"root_port0\", \"id\": \"testdev0-new\"}" ||
         { host "$name" "failed device_add"; return 1; }
     host "$name" plugged
 }
@@ -437,15 +519,21 @@ table_cell() {
 }
 # audit_expected ROW CONFIG
 audit_expected() { table_cell "$AUDIT_TABLE" "$1" "$2"; }
-# audit_observed CONFIG ROW: what the guest of audit-CONFIG saw.
+# audit_observed CONFIG ROW: what the guest of audit-CONFIG saw, from
+# testdevctl audit --json ("json LINE"): a scenario's verdict (skip if it
+# did not run), or the domain; missing when the guest did not say.
 audit_observed() {
+    local v
+    v=$(sed -n 's/^json //p' "$OUT/vm/audit-$1/results.txt" 2>/dev/null |
+        jq -r --arg row "$2" 'if $row == "domain" then first(.[] | .domain)
+                              else .[] | select(.scenario == $row) | .observed // "skip" end' 2>/dev/null | head -1)
+    echo "${v:-missing}"
+}
+# audit_ktap_observed CONFIG ROW: the same from its --ktap run.
+audit_ktap_observed() {
     local f=$OUT/vm/audit-$1/results.txt v
-    if [ "$2" = domain ]; then
-        v=$(sed -n 's/^audit # pcie-testdev0: IOMMU [a-z]*, domain \([^,]*\),.*/\1/p' "$f" 2>/dev/null)
-    else
-        v=$(sed -n "s/^audit ok [0-9]* pcie-testdev0: $2 # SKIP .*/skip/p
-                    s/^audit \(not \)\{0,1\}ok [0-9]* pcie-testdev0: $2 # expected [a-z-]*, observed \([a-z-]*\);.*/\2/p" "$f" 2>/dev/null)
-    fi
+    v=$(sed -n "s/^audit ok [0-9]* pcie-testdev0: $2 # SKIP .*/skip/p
+                s/^audit \(not \)\{0,1\}ok [0-9]* pcie-testdev0: $2 # expected [a-z-]*, observed \([a-z-]*\);.*/\2/p" "$f" 2>/dev/null)
     echo "${v:-missing}"
 }
 # audit_detail CONFIG ROW: what the guest of audit-CONFIG said about ROW.
@@ -459,24 +547,17 @@ audit_json_observed() {
 }
 # A rogue device, as in the seed README: aggressive mode from power-on,
 # copying one byte of low RAM into another every 100 ms.
-ROGUE=",aggressive=on,srcaddr=0x0009f000,dstaddr=0x0009fb00,size=1,aggression_delay_ms=100"
+ROGUE_COPY=",aggressive=on,srcaddr=0x0009f000,dstaddr=0x0009fb00,size=1"
+ROGUE="$ROGUE_COPY,aggression_delay_ms=100"
 
-# vm_boot_configs MODE DEVICES PROPS CONFIG...: boot guest MODE-CONFIG in
-# each configuration, two at a time; fails if any did.
+# vm_boot_configs MODE DEVICES PROPS CONFIG...: boot guest
+# MODE-CONFIG in each configuration (vm_run_table); fails if any did.
 vm_boot_configs() {
-    local mode=$1 devices=$2 props=$3 configs c i rc=0
+    local mode=$1 devices=$2 props=$3 c
     shift 3
-    configs=("$@")
-    for ((i = 0; i < ${#configs[@]}; i++)); do
-        vm_start "$mode-${configs[i]}" "${configs[i]}" "$mode" "$devices" "$props"
-        # Two at a time: wait for each pair, and for the last one.
-        if ((i % 2 == 1 || i == ${#configs[@]} - 1)); then
-            for c in "${configs[@]:i - i % 2:i % 2 + 1}"; do
-                vm_wait "$mode-$c" || rc=1
-            done
-        fi
-    done
-    return "$rc"
+    for c in "$@"; do
+        echo "$mode-$c | $c | $mode | $devices | $props |"
+    done | vm_run_table
 }
 
 # audit_boot_all [CONFIG...]: boot those configurations (every one of the
