@@ -494,10 +494,15 @@ declare -A EXPECTED=(
 # must do with each scenario of testdevctl audit.
 AUDIT_TABLE=$TOP/tests/audit-expected.txt
 audit_configs() { awk '!/^#/ && $1 == "scenario" { $1 = ""; print; exit }' "$AUDIT_TABLE"; }
-# audit_selected_configs: CONFIGS (comma-separated names), or else every
-# configuration of the table and the user's (CONFIG, CONFIG_FILE).
+# audit_selected_configs [DEFAULT...]: CONFIGS (comma-separated names), or
+# else the DEFAULT names, or else every configuration of the table and the
+# user's (CONFIG, CONFIG_FILE).
 audit_selected_configs() {
     local c names
+    if [ -z "${CONFIGS:-}" ] && [ $# -gt 0 ]; then
+        echo "$@"
+        return
+    fi
     if [ -n "${CONFIGS:-}" ]; then
         names=${CONFIGS//,/ }
         for c in $names; do
