@@ -180,7 +180,7 @@ vm_args() {
     read -ra slots <<<"${VM_SLOTS:-}"
     read -ra extra <<<"${VM_QEMU_OPTS:-}"
     # shellcheck disable=SC1090
-    . "${VM_ENV:-$OUT/env}"
+    . "${guest_env:-$OUT/env}"
     # A VM loaded from a migration carries on in the same folder.
     if [ -n "${VM_INCOMING:-}" ]; then
         trace="trace-incoming.log"
@@ -286,7 +286,7 @@ vm_run_guest() {
         timeout=x*) VM_TIMEOUT=$((VM_TIMEOUT * ${kv#timeout=x})) ;;
         how=boot | how=hotplug | how=migrate) how=${kv#*=} ;;
         hotplug=pciehp) VM_QEMU_OPTS="${VM_QEMU_OPTS:+$VM_QEMU_OPTS }$PCIEHP" ;;
-        env=*) VM_ENV=$OUT/${kv#*=}/env ;;
+        env=*) guest_env=$OUT/${kv#*=}/env ;;
         *) why="guest $name: unknown setting '$kv' in its table row" rc=1 how=none ;;
         esac
     done
