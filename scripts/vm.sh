@@ -270,7 +270,7 @@ PCIEHP="-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"
 # vm_run_guest ROW: boot the guest of one table row, and record how it
 # ended in $OUT/vm/NAME/status ("0", or the exit status and why).
 vm_run_guest() {
-    local name iommu mode devices props settings kv v idle=3 how=boot rc=0 why
+    local name iommu mode devices props settings kv v idle=3 how=boot rc=0 why guest_env
     IFS='|' read -r name iommu mode devices props settings <<<"$1"
     read -r name iommu mode devices props <<<"$name $iommu $mode $devices $props"
     props=${props//'$ROGUE_COPY'/$ROGUE_COPY}
