@@ -249,28 +249,6 @@ static const char *pcie_testdev_result_name(uint32_t result)
  * after any IOMMU. Each MMIO access costs host time under the big lock, so
  * copies that reach MMIO are kept short.
  */
-static bool pcie_testdev_is_ram(PCIeTestdevState *s, uint64_t addr,
-                                uint64_t len, bool is_write)
-{
-    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
-
-    RCU_READ_LOCK_GUARD();
-    while (len) {
-        hwaddr xlat, l = len;
-        MemoryRegion *mr = address_space_translate(as, addr, &xlat, &l,
-                                                   is_write,
-                                                   MEMTXATTRS_UNSPECIFIED);
-
-        if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr) ||
-            (is_write && mr->readonly) || l == 0) {
-            return false;
-        }
-        addr += l;
-        len -= MIN(l, len);
-    }
-    return true;
-}
-
 static void pcie_testdev_log_mmio_limit(const char *kind, const char *end,
                                         uint64_t addr, uint64_t size)
 {
@@ -289,9 +267,10 @@ static void pcie_testdev_log_mmio_limit(const char *kind, const char *end,
 
 /*
  * How many bytes from addr (up to len) are RAM the device may read (or
- * write), as pcie_testdev_is_ram() checks, in one run of host memory: the
- * translations that dma_memory_map() would merge into one mapping (under
- * an IOMMU, pages that map contiguous memory). 0 if addr is not RAM.
+ * write: not read-only; never a RAM device region, whose host memory is
+ * another device's), in one run of host memory: the translations that
+ * dma_memory_map() would merge into one mapping (under an IOMMU, pages
+ * that map contiguous memory). 0 if addr is not such RAM.
  */
 static uint64_t pcie_testdev_ram_len(AddressSpace *as, uint64_t addr,
                                      uint64_t len, bool is_write)
@@ -319,6 +298,24 @@ static uint64_t pcie_testdev_ram_len(AddressSpace *as, uint64_t addr,
         done += MIN(l, len - done);
     }
     return done;
+}
+
+/* Whether all of addr..addr + len - 1 is RAM the device may read (or write). */
+static bool pcie_testdev_is_ram(PCIeTestdevState *s, uint64_t addr,
+                                uint64_t len, bool is_write)
+{
+    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+
+    while (len) {
+        uint64_t n = pcie_testdev_ram_len(as, addr, len, is_write);
+
+        if (!n) {
+            return false;
+        }
+        addr += n;
+        len -= n;
+    }
+    return true;
 }
 
 /* Whether a pointer dma_memory_map() returned is guest RAM, not a bounce. */

@@ -1230,6 +1230,42 @@ static void load_stream(const char *file, const char *stream, size_t len,
 }
 
 /*
+ * Save src's VM state to a new temporary file (its name in *file, for
+ * load_stream()) and stop src: the stream, *len bytes.
+ */
+static char *save_stream(Testdev *src, char **file, size_t *len)
+{
+    g_autofree char *save = NULL;
+    char *stream = NULL;
+    int fd;
+
+    fd = g_file_open_tmp("pcie-testdev-migration-XXXXXX", file, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    save = g_strdup_printf("exec:cat > %s", *file);
+    qtest_qmp_assert_success(src->qts, "{ 'execute': 'migrate',"
+                             " 'arguments': { 'uri': %s } }", save);
+    wait_migration(src->qts);
+    testdev_stop(src);
+    g_assert_true(g_file_get_contents(*file, &stream, len, NULL));
+    return stream;
+}
+
+/* Where the n bytes of needle first are in the stream (len bytes). */
+static size_t stream_find(const char *stream, size_t len,
+                          const void *needle, size_t n)
+{
+    size_t at;
+
+    for (at = 0; at + n <= len; at++) {
+        if (!memcmp(stream + at, needle, n)) {
+            return at;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/*
  * A scan's progress in the stream is data too: a next page past the top
  * (the scan would go on at 0), one not on a page, or a run of pages that
  * does not end at the next page (a trace of a range no scan visited) must
@@ -1255,31 +1291,17 @@ static void test_scan_migration_bad_state(void)
     };
     static const char name[] = "pcie-testdev/scan";
     g_autofree char *file = NULL;
-    g_autofree char *save = NULL;
     g_autofree char *stream = NULL;
     size_t len, i, at;
     Testdev src;
-    int fd;
 
-    fd = g_file_open_tmp("pcie-testdev-scan-migration-XXXXXX", &file, NULL);
-    g_assert_cmpint(fd, >=, 0);
-    close(fd);
-    save = g_strdup_printf("exec:cat > %s", file);
     testdev_start(&src, true, "");
     scan(&src, 0, RAM_PAGES, 0);
     qtest_clock_step(src.qts, 3 * MS);
     g_assert_cmpuint(rd(&src, TESTDEV_REG_SCAN_CTRL), ==, TESTDEV_SCAN_RUN);
-    qtest_qmp_assert_success(src.qts, "{ 'execute': 'migrate',"
-                             " 'arguments': { 'uri': %s } }", save);
-    wait_migration(src.qts);
-    testdev_stop(&src);
-    g_assert_true(g_file_get_contents(file, &stream, &len, NULL));
-    for (at = 0; at + strlen(name) <= len; at++) {
-        if (!memcmp(stream + at, name, strlen(name))) {
-            break;
-        }
-    }
-    at += strlen(name) + 4;     /* the name, then its version */
+    stream = save_stream(&src, &file, &len);
+    /* The subsection's name, then its version. */
+    at = stream_find(stream, len, name, strlen(name)) + strlen(name) + 4;
     g_assert_cmpuint(at + 102, <=, len);
     /* A run is pending: RAM from 1 MiB on, up to the next page. */
     g_assert_cmphex(ldq_be_p(stream + at + RUN_START), ==, 0x100000);
@@ -2386,31 +2408,16 @@ static void test_migration_bad_state(void)
     };
     const uint64_t magic = 0x5a5a5a5a12345678ULL;
     g_autofree char *file = NULL;
-    g_autofree char *save = NULL;
     g_autofree char *stream = NULL;
     uint8_t marker[8];
     size_t len, i, at;
     Testdev src;
-    int fd;
 
-    fd = g_file_open_tmp("pcie-testdev-migration-XXXXXX", &file, NULL);
-    g_assert_cmpint(fd, >=, 0);
-    close(fd);
-    save = g_strdup_printf("exec:cat > %s", file);
     testdev_start(&src, true, "");
     wr(&src, TESTDEV_REG_SRCADDR, magic);
-    qtest_qmp_assert_success(src.qts, "{ 'execute': 'migrate',"
-                             " 'arguments': { 'uri': %s } }", save);
-    wait_migration(src.qts);
-    testdev_stop(&src);
-    g_assert_true(g_file_get_contents(file, &stream, &len, NULL));
+    stream = save_stream(&src, &file, &len);
     stq_be_p(marker, magic);
-    for (at = 0; at + sizeof(marker) <= len; at++) {
-        if (!memcmp(stream + at, marker, sizeof(marker))) {
-            break;
-        }
-    }
-    g_assert_cmpuint(at + sizeof(marker), <=, len);
+    at = stream_find(stream, len, marker, sizeof(marker));
 
     for (i = 0; i < ARRAY_SIZE(patches); i++) {
         g_autofree char *patched = g_memdup2(stream, len);
