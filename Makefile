@@ -20,7 +20,8 @@ module:
 # testdevctl and the driver's selftests, static so that they run in the
 # test guest's busybox initramfs; both use the library in tools/lib/.
 CFLAGS ?= -O2 -Wall -Wextra -Werror
-TOOLS_LIB := tools/lib/testdev.c tools/lib/testdev.h testdev_ioctl.h testdev_regs.h
+TOOLS_LIB := tools/lib/testdev.c tools/lib/testdev.h testdev_ioctl.h testdev_regs.h \
+	testdev_verdict.h
 tools: tools/testdevctl
 tools/testdevctl: tools/testdevctl.c $(TOOLS_LIB)
 	$(CC) $(CFLAGS) -static -o $@ $< tools/lib/testdev.c
