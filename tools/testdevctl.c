@@ -6,7 +6,8 @@
  *   testdevctl copy [--fill BYTE] SRC DST SIZE [DEV]
  *                                         one copy between two buffers
  *                                         (SRC, DST: dma | phys | ADDR)
- *   testdevctl audit [--ktap|--json]      what the IOMMU blocks, per device
+ *   testdevctl audit [--config NAME] [--ktap|--json]
+ *                                         what the IOMMU blocks, per device
  *   testdevctl audit --legend             what the audit's words mean
  *   testdevctl ring BDF                   start a copy on an unbound device
  *   testdevctl aer-inject BDF nonfatal|fatal
@@ -26,9 +27,11 @@
  *
  * The audit runs each scenario on every device it finds, tells the IOMMU
  * configuration from sysfs, and prints scenario, expected, observed and
- * verdict. It exits 1 if any verdict fails. The driver's own tests are
- * kselftest-harness programs in tests/selftests/; the code that talks to
- * the driver is tools/lib/testdev.c.
+ * verdict. What is expected is tests/audit-expected.txt's, built in: the
+ * column of the configuration --config names, else the one the IOMMU
+ * domain stands for. It exits 1 if any verdict fails. The driver's own
+ * tests are kselftest-harness programs in tests/selftests/; the code that
+ * talks to the driver is tools/lib/testdev.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -43,6 +46,8 @@
 #include <unistd.h>
 
 #include "lib/testdev.h"
+/* Generated from tests/audit-expected.txt (scripts/audit-expected-h). */
+#include "audit-expected.h"
 
 #define CANARY		0xca
 /* How long to watch a stale handle, and when to try it "later". */
@@ -314,42 +319,76 @@ static void s_rogue(int fd, struct outcome *o)
 		 (unsigned long long)r.copies, (unsigned long long)r.faults);
 }
 
+/*
+ * The scenarios, each with its expected verdicts: its row of
+ * tests/audit-expected.txt, one a configuration, which the build turns
+ * into AUDIT_ROW_<name> (scripts/audit-expected-h). A scenario without a
+ * row does not build; rows without a scenario here (the driver's insmod
+ * transfers) are not the audit's.
+ */
 struct scenario {
 	const char *name;
+	enum testdev_verdict expected[AUDIT_COLUMNS];
 	void (*run)(int fd, struct outcome *o);
-	/* Expected where nothing translates, and under translation. */
-	enum testdev_verdict untranslated, translated;
 };
+
+static const struct scenario scenarios[] = {
+	{ AUDIT_ROW_valid_handles, .run = s_valid },
+	{ AUDIT_ROW_physical_addresses, .run = s_phys },
+	{ AUDIT_ROW_never_mapped_iova, .run = s_unmapped_iova },
+	{ AUDIT_ROW_write_to_device_readonly, .run = s_write_readonly },
+	{ AUDIT_ROW_subpage_exposure, .run = s_subpage },
+	{ AUDIT_ROW_stale_iova, .run = s_stale_iova },
+	{ AUDIT_ROW_stale_iova_later, .run = s_stale_later },
+	{ AUDIT_ROW_bus_master_off, .run = s_no_master },
+	{ AUDIT_ROW_rogue_before_driver, .run = s_rogue },
+};
+
+/* The table's configurations, its columns in order. */
+static const char *const audit_columns[AUDIT_COLUMNS] = AUDIT_COLUMN_NAMES;
+
+static int audit_column_of(const char *name)
+{
+	int i;
+
+	for (i = 0; i < AUDIT_COLUMNS; i++)
+		if (!strcmp(audit_columns[i], name))
+			return i;
+	return -1;
+}
 
 /*
- * The expected verdicts. Lazy invalidation (DMA-FQ) differs from strict
- * only for the stale IOVA; see expected().
+ * Which column of the table judges this device: the configuration named
+ * by --config (the test guests pass theirs), else the one standing for
+ * what the kernel set up: lazy translation (DMA-FQ) intel, strict (DMA)
+ * intel-strict, swiotlb=force without translation swiotlb, the identity
+ * domain intel-pt, no translation none. *how says which way it was found.
  */
-#define ALLOWED		TESTDEV_VERDICT_ALLOWED
-#define BLOCKED		TESTDEV_VERDICT_BLOCKED
-#define LEAKS		TESTDEV_VERDICT_LEAKS
-static const struct scenario scenarios[] = {
-	{ "valid-handles", s_valid, ALLOWED, ALLOWED },
-	{ "physical-addresses", s_phys, ALLOWED, BLOCKED },
-	{ "never-mapped-iova", s_unmapped_iova, ALLOWED, BLOCKED },
-	{ "write-to-device-readonly", s_write_readonly, ALLOWED, BLOCKED },
-	{ "subpage-exposure", s_subpage, LEAKS, LEAKS },
-	{ "stale-iova", s_stale_iova, ALLOWED, BLOCKED },
-	{ "stale-iova-later", s_stale_later, ALLOWED, BLOCKED },
-	{ "bus-master-off", s_no_master, BLOCKED, BLOCKED },
-	{ "rogue-before-driver", s_rogue, ALLOWED, TESTDEV_VERDICT_LANDS_EARLY },
-};
-
-static enum testdev_verdict expected(const struct scenario *s,
-				     const struct iommu_cfg *cfg)
+static int audit_column(const char *config, const struct iommu_cfg *cfg,
+			const char **how)
 {
-	if (s->run == s_stale_iova && cfg->lazy)
-		return TESTDEV_VERDICT_ALLOWED;
-	if (s->run == s_write_readonly && cfg->bounce)
-		return TESTDEV_VERDICT_BOUNCED;
-	if (s->run == s_subpage && cfg->bounce)
-		return TESTDEV_VERDICT_LEAKS_BOUNCE;
-	return cfg->translated ? s->translated : s->untranslated;
+	const char *name;
+	int col = config ? audit_column_of(config) : -1;
+
+	if (col >= 0) {
+		*how = "--config";
+		return col;
+	}
+	*how = config ? "inferred: the table has no such column" : "inferred";
+	if (cfg->lazy)
+		name = "intel";
+	else if (cfg->translated)
+		name = "intel-strict";
+	else if (cfg->bounce)
+		name = "swiotlb";
+	else if (!strcmp(cfg->domain, "identity"))
+		name = "intel-pt";
+	else
+		name = "none";
+	col = audit_column_of(name);
+	if (col < 0)
+		die("tests/audit-expected.txt has no column %s", name);
+	return col;
 }
 
 /*
@@ -389,14 +428,16 @@ enum format { TABLE, KTAP, JSON };
 
 /* One scenario's result as a JSON object; a skipped one has no verdict. */
 static void json_record(int comma, const char *dev, const struct iommu_cfg *cfg,
-			const char *scenario, enum testdev_verdict want,
-			const struct outcome *o, int pass)
+			const char *column, const char *scenario,
+			enum testdev_verdict want, const struct outcome *o,
+			int pass)
 {
 	const char *const keys[] = {
-		"device", "iommu", "domain", "options", "scenario", "expected",
+		"device", "iommu", "domain", "options", "column", "scenario",
+		"expected",
 	};
 	const char *const values[] = {
-		dev, cfg->vendor, cfg->domain, cfg->cmdline, scenario,
+		dev, cfg->vendor, cfg->domain, cfg->cmdline, column, scenario,
 		testdev_verdict_name(want),
 	};
 	size_t i;
@@ -423,8 +464,9 @@ static void json_record(int comma, const char *dev, const struct iommu_cfg *cfg,
 
 /* One scenario's line in the chosen format: test is its number from 1. */
 static void report(enum format fmt, int test, const char *dev,
-		   const struct iommu_cfg *cfg, const char *scenario,
-		   enum testdev_verdict want, const struct outcome *o, int pass)
+		   const struct iommu_cfg *cfg, const char *column,
+		   const char *scenario, enum testdev_verdict want,
+		   const struct outcome *o, int pass)
 {
 	switch (fmt) {
 	case TABLE:
@@ -445,12 +487,14 @@ static void report(enum format fmt, int test, const char *dev,
 			       testdev_verdict_name(o->observed), o->detail);
 		break;
 	case JSON:
-		json_record(test > 1, dev, cfg, scenario, want, o, pass);
+		json_record(test > 1, dev, cfg, column, scenario, want, o,
+			    pass);
 		break;
 	}
 }
 
-static int audit(enum format fmt)
+/* config: the configuration's name, a column of the table, or NULL. */
+static int audit(enum format fmt, const char *config)
 {
 	const int count = sizeof(scenarios) / sizeof(scenarios[0]);
 	testdev_name names[MAX_DEVICES];
@@ -465,19 +509,23 @@ static int audit(enum format fmt)
 		printf("[");
 	for (k = 0; k < ndev; k++) {
 		struct iommu_cfg cfg;
-		int fd = open_dev(names[k]);
+		int fd = open_dev(names[k]), col;
+		const char *how;
 
 		detect_iommu(names[k], &cfg);
+		col = audit_column(config, &cfg, &how);
 		if (fmt == TABLE)
-			printf("%s: IOMMU %s, domain %s, kernel options %s\n%-26s %-9s %-12s %s\n",
+			printf("%s: IOMMU %s, domain %s, kernel options %s; expected: column %s (%s)\n%-26s %-9s %-12s %s\n",
 			       names[k], cfg.vendor, cfg.domain, cfg.cmdline,
+			       audit_columns[col], how,
 			       "scenario", "expected", "observed", "verdict");
 		if (fmt == KTAP)
-			printf("# %s: IOMMU %s, domain %s, kernel options %s\n",
-			       names[k], cfg.vendor, cfg.domain, cfg.cmdline);
+			printf("# %s: IOMMU %s, domain %s, kernel options %s; expected: column %s (%s)\n",
+			       names[k], cfg.vendor, cfg.domain, cfg.cmdline,
+			       audit_columns[col], how);
 		for (i = 0; i < count; i++) {
 			const struct scenario *s = &scenarios[i];
-			enum testdev_verdict want = expected(s, &cfg);
+			enum testdev_verdict want = s->expected[col];
 			struct outcome o = { .observed = TESTDEV_VERDICT_ERROR };
 			int pass;
 
@@ -486,7 +534,8 @@ static int audit(enum format fmt)
 			skipped += !!o.skip;
 			pass = o.skip || o.observed == want;
 			failed += !pass;
-			report(fmt, test, names[k], &cfg, s->name, want, &o, pass);
+			report(fmt, test, names[k], &cfg, audit_columns[col],
+			       s->name, want, &o, pass);
 		}
 		close(fd);
 	}
@@ -1273,7 +1322,8 @@ static int fail_bind(const char *bdf, const char *n)
 }
 
 static const char usage_line[] =
-"usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] | audit [--ktap|--json|--legend] |\n"
+"usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] |\n"
+"                  audit [--config NAME] [--ktap|--json] | audit --legend |\n"
 "                  ring BDF | aer-inject BDF nonfatal|fatal | scan BDF | exposure [DEV] |\n"
 "                  bench [DEV] | soak COUNT [DEV] | fail-alloc [DEV] | fail-bind BDF N |\n"
 "                  --help\n";
@@ -1291,9 +1341,12 @@ static const char help_text[] =
 "                    SIZE is 1 to the device's MAX_SIZE (at most 4 MiB, the\n"
 "                    largest coherent buffer the driver allocates); the source\n"
 "                    holds BYTE (0x5a unless told), the destination 0xc3\n"
-"  audit [--ktap|--json]\n"
+"  audit [--config NAME] [--ktap|--json]\n"
 "                    the DMA protection scenarios on every device: expected,\n"
-"                    observed and verdict, then what the words mean\n"
+"                    observed and verdict, then what the words mean; expected\n"
+"                    is configuration NAME's column of tests/audit-expected.txt\n"
+"                    (built in), or without NAME, or one the table has no\n"
+"                    column for, the column the IOMMU domain stands for\n"
 "  audit --legend    only what the words mean\n"
 "  ring BDF          start a 64-byte copy on an unbound device, through its BAR\n"
 "  aer-inject BDF nonfatal|fatal\n"
@@ -1353,17 +1406,28 @@ int main(int argc, char **argv)
 		return bench(argc > 2 ? argv[2] : "pcie-testdev0");
 	if (argc >= 2 && !strcmp(argv[1], "exposure"))
 		return exposure(argc > 2 ? argv[2] : "pcie-testdev0");
+	if (argc == 3 && !strcmp(argv[1], "audit") &&
+	    !strcmp(argv[2], "--legend")) {
+		fputs(audit_legend, stdout);
+		return 0;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "audit")) {
-		if (argc == 2)
-			return audit(TABLE);
-		if (!strcmp(argv[2], "--ktap"))
-			return audit(KTAP);
-		if (!strcmp(argv[2], "--json"))
-			return audit(JSON);
-		if (!strcmp(argv[2], "--legend")) {
-			fputs(audit_legend, stdout);
-			return 0;
+		const char *config = NULL;
+		enum format fmt = TABLE;
+		int i;
+
+		for (i = 2; i < argc; i++) {
+			if (!strcmp(argv[i], "--config") && i + 1 < argc)
+				config = argv[++i];
+			else if (!strcmp(argv[i], "--ktap") && fmt == TABLE)
+				fmt = KTAP;
+			else if (!strcmp(argv[i], "--json") && fmt == TABLE)
+				fmt = JSON;
+			else
+				break;
 		}
+		if (i == argc)
+			return audit(fmt, config);
 	}
 	fprintf(stderr, "%stestdevctl --help: what each command does, and the exit codes\n",
 		usage_line);
