@@ -20,10 +20,19 @@ module:
 # testdevctl and the driver's selftests, static so that they run in the
 # test guest's busybox initramfs; both use the library in tools/lib/.
 CFLAGS ?= -O2 -Wall -Wextra -Werror
-TOOLS_LIB := tools/lib/testdev.c tools/lib/testdev.h testdev_ioctl.h testdev_regs.h
+TOOLS_LIB := tools/lib/testdev.c tools/lib/testdev.h testdev_ioctl.h testdev_regs.h \
+	testdev_verdict.h
+# testdevctl's expected verdicts are tests/audit-expected.txt's, as a C
+# header generated into the outputs' folder (out/, or PCIE_TESTDEV_OUT),
+# never committed.
+GEN := $(or $(PCIE_TESTDEV_OUT),out)/gen
 tools: tools/testdevctl
-tools/testdevctl: tools/testdevctl.c $(TOOLS_LIB)
-	$(CC) $(CFLAGS) -static -o $@ $< tools/lib/testdev.c
+tools/testdevctl: tools/testdevctl.c $(TOOLS_LIB) $(GEN)/audit-expected.h
+	$(CC) $(CFLAGS) -static -I$(GEN) -o $@ $< tools/lib/testdev.c
+$(GEN)/audit-expected.h: tests/audit-expected.txt scripts/audit-expected-h
+	mkdir -p $(@D)
+	scripts/audit-expected-h $< >$@.tmp
+	mv $@.tmp $@
 
 # The selftests are kselftest-harness programs; the harness is the
 # kernel's, from Debian's linux-source package (scripts/kselftest-headers,
@@ -37,7 +46,7 @@ tests/selftests/%_test: tests/selftests/%_test.c $(TOOLS_LIB)
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
 		rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers
-	rm -rf out tools/testdevctl $(SELFTESTS)
+	rm -rf out $(GEN) tools/testdevctl $(SELFTESTS)
 
 # Build QEMU with the device, build the module against a Debian kernel,
 # boot it without and with intel-iommu, and print the verdict table.

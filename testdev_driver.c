@@ -46,9 +46,8 @@
 
 #include "testdev_ioctl.h"
 #include "testdev_regs.h"
+#include "testdev_verdict.h"
 
-#define TESTDEV_SRC_FILL	0x5a
-#define TESTDEV_DST_FILL	0xc3
 /* How long a copy may take beyond the device's BUSY_DELAY. */
 #define TESTDEV_TIMEOUT_MS	2000
 /* A scan of the largest range takes 32 s of virtual time. */
@@ -391,32 +390,20 @@ static const char *testdev_result_name(u32 result)
 	return result < ARRAY_SIZE(names) ? names[result] : "unknown";
 }
 
-static const char *testdev_data_state(const struct testdev_buf *dst,
-				      size_t len)
-{
-	if (!memchr_inv(dst->cpu, TESTDEV_SRC_FILL, len))
-		return "copied";
-	if (!memchr_inv(dst->cpu, TESTDEV_DST_FILL, len))
-		return "untouched";
-	return "corrupted";
-}
-
 /*
- * The verdict agrees with both the device's RESULT and the data; on the
- * original device, which has no RESULT, the data alone decides.
+ * The transfer's verdict, by the shared rule (testdev_verdict.h): RESULT
+ * and the data together; on the original device, which has no RESULT, the
+ * data alone. Its buffers are coherent and never bounce: RESULT ok with
+ * the destination untouched is the device's inconsistency.
  */
-static const char *testdev_verdict(const struct testdev *td, u32 result,
-				   const char *data)
+static enum testdev_verdict testdev_verdict(const struct testdev *td,
+					    u32 result, bool landed,
+					    bool untouched)
 {
-	bool ok = td->original || result == TESTDEV_RESULT_OK;
-	bool fault = td->original || result == TESTDEV_RESULT_SRC_FAULT ||
-		     result == TESTDEV_RESULT_DST_FAULT;
+	enum testdev_verdict v = testdev_judge(!td->original, result, landed,
+					       untouched);
 
-	if (ok && !strcmp(data, "copied"))
-		return "succeeded";
-	if (fault && !strcmp(data, "untouched"))
-		return "blocked";
-	return "inconsistent";
+	return v == TESTDEV_VERDICT_BOUNCED ? TESTDEV_VERDICT_INCONSISTENT : v;
 }
 
 static int testdev_transfer(struct testdev *td, int nr, const char *how,
@@ -424,7 +411,7 @@ static int testdev_transfer(struct testdev *td, int nr, const char *how,
 {
 	struct device *dev = &td->pdev->dev;
 	struct testdev_outcome out;
-	const char *data;
+	bool landed, untouched;
 	int ret;
 
 	memset(dbuf->cpu, TESTDEV_DST_FILL, td->selftest_len);
@@ -435,10 +422,13 @@ static int testdev_transfer(struct testdev *td, int nr, const char *how,
 			nr, how, src, dst, ret);
 		return ret;
 	}
-	data = testdev_data_state(dbuf, td->selftest_len);
+	landed = !memchr_inv(dbuf->cpu, TESTDEV_SRC_FILL, td->selftest_len);
+	untouched = !memchr_inv(dbuf->cpu, TESTDEV_DST_FILL, td->selftest_len);
 	dev_info(dev, "transfer %d (%s): src %#llx dst %#llx: STATUS=%llu RESULT=%s data=%s -> %s\n",
 		 nr, how, src, dst, out.status, testdev_result_name(out.result),
-		 data, testdev_verdict(td, out.result, data));
+		 landed ? "copied" : untouched ? "untouched" : "corrupted",
+		 testdev_verdict_name(testdev_verdict(td, out.result, landed,
+						      untouched)));
 	return 0;
 }
 
@@ -477,8 +467,9 @@ static int testdev_selftest(struct testdev *td)
 	 */
 	if (!ret && td->original &&
 	    (src.phys > U32_MAX - (len - 1) || dst.phys > U32_MAX - (len - 1)))
-		dev_info(dev, "transfer 2 (CPU physical addresses): src %#llx dst %#llx: skipped: above 4 GiB, the original device keeps 32 bits -> skipped\n",
-			 (u64)src.phys, (u64)dst.phys);
+		dev_info(dev, "transfer 2 (CPU physical addresses): src %#llx dst %#llx: skipped: above 4 GiB, the original device keeps 32 bits -> %s\n",
+			 (u64)src.phys, (u64)dst.phys,
+			 testdev_verdict_name(TESTDEV_VERDICT_SKIP));
 	else if (!ret)
 		ret = testdev_transfer(td, 2, "CPU physical addresses",
 				       src.phys, dst.phys, &dst);

@@ -483,13 +483,6 @@ vm_dma_count() {
     grep -c "pcie_testdev_dma aggressive .* result $2 " "$OUT/vm/$1/trace.log" 2>/dev/null || true
 }
 
-# The two transfers, and what each configuration must do with them.
-TRANSFER_NAMES=("DMA handles (IOVAs)" "CPU physical addresses")
-declare -A EXPECTED=(
-    [no-iommu,1]=succeeded [no-iommu,2]=succeeded
-    [intel-iommu,1]=succeeded [intel-iommu,2]=blocked
-)
-
 # The audit matrix: tests/audit-expected.txt holds what each configuration
 # must do with each scenario of testdevctl audit.
 AUDIT_TABLE=$TOP/tests/audit-expected.txt
@@ -514,7 +507,9 @@ audit_selected_configs() {
     fi
     echo $names
 }
-audit_rows() { awk '!/^#/ && NF && $1 != "scenario" { print $1 }' "$AUDIT_TABLE"; }
+# audit_rows: the rows of testdevctl audit's table, the domain first; not
+# the driver's transfers at insmod (transfer_expected).
+audit_rows() { awk '!/^#/ && NF && $1 != "scenario" && $1 !~ /^insmod-/ { print $1 }' "$AUDIT_TABLE"; }
 # table_cell TABLE ROW CONFIG: a cell of an expected table, whose first
 # line (not a comment) names the configurations.
 table_cell() {
@@ -524,6 +519,21 @@ table_cell() {
 }
 # audit_expected ROW CONFIG
 audit_expected() { table_cell "$AUDIT_TABLE" "$1" "$2"; }
+
+# The driver's two transfers at insmod ("transfer N (...): ... -> VERDICT",
+# vm_transfer). What each configuration must do with them is in the same
+# table, rows insmod-transfer-1 and insmod-transfer-2.
+# shellcheck disable=SC2034 # for the scripts that source this one
+TRANSFER_NAMES=("DMA handles (IOVAs)" "CPU physical addresses")
+# transfer_expected N CONFIG: transfer N's verdict in configuration CONFIG
+# (a column of the table).
+transfer_expected() { audit_expected "insmod-transfer-$1" "$2"; }
+# make demo's two guests (and make check's first two), named as the demo
+# prints them, and the configuration each boots: its column of the table.
+# shellcheck disable=SC2034 # for the scripts that source this one
+DEMO_GUESTS=(no-iommu intel-iommu)
+# shellcheck disable=SC2034 # for the scripts that source this one
+declare -A DEMO_CONFIG=([no-iommu]=none [intel-iommu]=intel)
 # audit_observed CONFIG ROW: what the guest of audit-CONFIG saw, from
 # testdevctl audit --json ("json LINE"): a scenario's verdict (skip if it
 # did not run), or the domain; missing when the guest did not say.

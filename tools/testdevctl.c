@@ -6,7 +6,8 @@
  *   testdevctl copy [--fill BYTE] SRC DST SIZE [DEV]
  *                                         one copy between two buffers
  *                                         (SRC, DST: dma | phys | ADDR)
- *   testdevctl audit [--ktap|--json]      what the IOMMU blocks, per device
+ *   testdevctl audit [--config NAME] [--ktap|--json]
+ *                                         what the IOMMU blocks, per device
  *   testdevctl audit --legend             what the audit's words mean
  *   testdevctl ring BDF                   start a copy on an unbound device
  *   testdevctl aer-inject BDF nonfatal|fatal
@@ -26,9 +27,11 @@
  *
  * The audit runs each scenario on every device it finds, tells the IOMMU
  * configuration from sysfs, and prints scenario, expected, observed and
- * verdict. It exits 1 if any verdict fails. The driver's own tests are
- * kselftest-harness programs in tests/selftests/; the code that talks to
- * the driver is tools/lib/testdev.c.
+ * verdict. What is expected is tests/audit-expected.txt's, built in: the
+ * column of the configuration --config names, else the one the IOMMU
+ * domain stands for. It exits 1 if any verdict fails. The driver's own
+ * tests are kselftest-harness programs in tests/selftests/; the code that
+ * talks to the driver is tools/lib/testdev.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -43,37 +46,31 @@
 #include <unistd.h>
 
 #include "lib/testdev.h"
+/* Generated from tests/audit-expected.txt (scripts/audit-expected-h). */
+#include "audit-expected.h"
 
 #define CANARY		0xca
 /* How long to watch a stale handle, and when to try it "later". */
 #define STALE_WATCH_MS	200
 #define STALE_LATER_MS	1000
 
-/* One scenario's outcome: "allowed" or "blocked", plus a detail. */
+/* One scenario's outcome: a verdict (testdev_verdict.h), plus a detail. */
 struct outcome {
-	const char *observed;
+	enum testdev_verdict observed;
 	const char *skip;	/* why the scenario could not run */
 	char detail[192];
 };
 
 /*
- * Judge a copy by RESULT and data together: allowed when it landed,
- * blocked when it faulted and the destination is untouched.
+ * Judge a copy by RESULT and data together, by the rule the driver's
+ * transfers at probe follow (testdev_judge); error when the ioctl failed.
  */
-static const char *judge(int ret, const struct testdev_copy *c, int landed,
-			 int untouched)
+static enum testdev_verdict judge(int ret, const struct testdev_copy *c,
+				  int landed, int untouched)
 {
 	if (ret)
-		return "error";
-	if (c->result == TESTDEV_RESULT_OK && landed)
-		return "allowed";
-	/* The device wrote a bounce buffer the CPU never copies back. */
-	if (c->result == TESTDEV_RESULT_OK && untouched)
-		return "bounced";
-	if ((c->result == TESTDEV_RESULT_SRC_FAULT ||
-	     c->result == TESTDEV_RESULT_DST_FAULT) && untouched)
-		return "blocked";
-	return "inconsistent";
+		return TESTDEV_VERDICT_ERROR;
+	return testdev_judge(1, c->result, landed, untouched);
 }
 
 static void describe(struct outcome *o, int ret, const struct testdev_copy *c)
@@ -95,11 +92,12 @@ static void copy_page(int fd, uint32_t mode, struct buf *s, struct buf *d,
 	struct testdev_copy c;
 	int ret;
 
-	buf_fill(fd, s, 0, SRC_FILL, PAGE);
-	buf_fill(fd, d, 0, DST_FILL, PAGE);
+	buf_fill(fd, s, 0, TESTDEV_SRC_FILL, PAGE);
+	buf_fill(fd, d, 0, TESTDEV_DST_FILL, PAGE);
 	ret = do_copy(fd, addr_of(mode, s, 0), addr_of(mode, d, 0), PAGE, &c);
-	o->observed = judge(ret, &c, buf_holds(fd, d, 0, SRC_FILL, PAGE),
-			    buf_holds(fd, d, 0, DST_FILL, PAGE));
+	o->observed = judge(ret, &c,
+			    buf_holds(fd, d, 0, TESTDEV_SRC_FILL, PAGE),
+			    buf_holds(fd, d, 0, TESTDEV_DST_FILL, PAGE));
 	describe(o, ret, &c);
 }
 
@@ -134,11 +132,12 @@ static void s_unmapped_iova(int fd, struct outcome *o)
 	ret = buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0);
 	if (ret)
 		die("allocating a buffer: %s", strerror(-ret));
-	buf_fill(fd, &d, 0, DST_FILL, PAGE);
+	buf_fill(fd, &d, 0, TESTDEV_DST_FILL, PAGE);
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_RAW, NULL, NEVER_MAPPED),
 		      addr_of(TESTDEV_ADDR_DMA, &d, 0), 64, &c);
-	o->observed = judge(ret, &c, !buf_holds(fd, &d, 0, DST_FILL, 64),
-			    buf_holds(fd, &d, 0, DST_FILL, 64));
+	o->observed = judge(ret, &c,
+			    !buf_holds(fd, &d, 0, TESTDEV_DST_FILL, 64),
+			    buf_holds(fd, &d, 0, TESTDEV_DST_FILL, 64));
 	describe(o, ret, &c);
 	buf_free(fd, &d);
 }
@@ -167,21 +166,22 @@ static void s_subpage(int fd, struct outcome *o)
 
 	alloc_pair(fd, &s, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE, 64,
 		   &d, TESTDEV_BUF_COHERENT, 0);
-	buf_fill(fd, &s, 0, SRC_FILL, 64);
+	buf_fill(fd, &s, 0, TESTDEV_SRC_FILL, 64);
 	buf_fill(fd, &s, 64, CANARY, PAGE - 64);
-	buf_fill(fd, &d, 0, DST_FILL, PAGE);
+	buf_fill(fd, &d, 0, TESTDEV_DST_FILL, PAGE);
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, &s, 64),
 		      addr_of(TESTDEV_ADDR_DMA, &d, 0), PAGE - 64, &c);
 	if (!ret && c.result == TESTDEV_RESULT_OK &&
 	    buf_holds(fd, &d, 0, CANARY, PAGE - 64))
-		o->observed = "leaks";
+		o->observed = TESTDEV_VERDICT_LEAKS;
 	else if (!ret && c.result == TESTDEV_RESULT_OK &&
-		 !buf_holds(fd, &d, 0, DST_FILL, PAGE - 64))
+		 !buf_holds(fd, &d, 0, TESTDEV_DST_FILL, PAGE - 64))
 		/* Past a bounced mapping: the swiotlb pool, others' data. */
-		o->observed = "leaks-bounce";
+		o->observed = TESTDEV_VERDICT_LEAKS_BOUNCE;
 	else
-		o->observed = judge(ret, &c, 0, buf_holds(fd, &d, 0, DST_FILL,
-							   PAGE - 64));
+		o->observed = judge(ret, &c, 0,
+				    buf_holds(fd, &d, 0, TESTDEV_DST_FILL,
+					      PAGE - 64));
 	describe(o, ret, &c);
 	free_pair(fd, &s, &d);
 }
@@ -199,12 +199,12 @@ static int stale_setup(int fd, struct buf *s, struct buf *d,
 
 	alloc_pair(fd, s, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE, 0,
 		   d, TESTDEV_BUF_COHERENT, 0);
-	buf_fill(fd, s, 0, SRC_FILL, PAGE);
+	buf_fill(fd, s, 0, TESTDEV_SRC_FILL, PAGE);
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, s, 0),
 		      addr_of(TESTDEV_ADDR_DMA, d, 0), PAGE, &c);
 	if (ret || c.result != TESTDEV_RESULT_OK) {
 		/* Without a first copy that landed there is nothing to test. */
-		o->observed = "error";
+		o->observed = TESTDEV_VERDICT_ERROR;
 		describe(o, ret, &c);
 		free_pair(fd, s, d);
 		return -1;
@@ -213,20 +213,20 @@ static int stale_setup(int fd, struct buf *s, struct buf *d,
 	return 0;
 }
 
-/* One page through the stale handle, issued at *issued: "allowed" or "blocked". */
-static const char *stale_copy(int fd, struct buf *s, struct buf *d,
+/* One page through the stale handle, issued at *issued: its verdict. */
+static enum testdev_verdict stale_copy(int fd, struct buf *s, struct buf *d,
 			      struct outcome *o, uint64_t *issued)
 {
 	struct testdev_copy c;
 	int ret;
 
-	buf_fill(fd, d, 0, DST_FILL, PAGE);
+	buf_fill(fd, d, 0, TESTDEV_DST_FILL, PAGE);
 	*issued = now_ns();
 	ret = do_copy(fd, addr_of(TESTDEV_ADDR_DMA, s, 0),
 		      addr_of(TESTDEV_ADDR_DMA, d, 0), PAGE, &c);
 	describe(o, ret, &c);
-	return judge(ret, &c, buf_holds(fd, d, 0, SRC_FILL, PAGE),
-		     buf_holds(fd, d, 0, DST_FILL, PAGE));
+	return judge(ret, &c, buf_holds(fd, d, 0, TESTDEV_SRC_FILL, PAGE),
+		     buf_holds(fd, d, 0, TESTDEV_DST_FILL, PAGE));
 }
 
 /*
@@ -237,7 +237,7 @@ static const char *stale_copy(int fd, struct buf *s, struct buf *d,
 static void s_stale_iova(int fd, struct outcome *o)
 {
 	uint64_t start, last = 0, end, issued;
-	const char *v;
+	enum testdev_verdict v;
 	struct buf s, d;
 	char first[sizeof(o->detail)];
 	int n = 0;
@@ -247,7 +247,7 @@ static void s_stale_iova(int fd, struct outcome *o)
 	start = now_ns();
 	o->observed = stale_copy(fd, &s, &d, o, &issued);
 	strcpy(first, o->detail);
-	for (v = o->observed; !strcmp(v, "allowed");
+	for (v = o->observed; v == TESTDEV_VERDICT_ALLOWED;
 	     v = stale_copy(fd, &s, &d, o, &issued)) {
 		last = issued;
 		n++;
@@ -258,14 +258,15 @@ static void s_stale_iova(int fd, struct outcome *o)
 	if (!n)
 		snprintf(o->detail, sizeof(o->detail), "%s; refused at once",
 			 first);
-	else if (!strcmp(v, "allowed"))
+	else if (v == TESTDEV_VERDICT_ALLOWED)
 		snprintf(o->detail, sizeof(o->detail),
 			 "%s; still landing %llu ms after the unmap (%d copies)",
 			 first, (unsigned long long)(last - start) / 1000000, n);
 	else
 		snprintf(o->detail, sizeof(o->detail),
 			 "%s; window %.1f-%.1f ms after the unmap (%d copies landed), then %s",
-			 first, (last - start) / 1e6, (end - start) / 1e6, n, v);
+			 first, (last - start) / 1e6, (end - start) / 1e6, n,
+			 testdev_verdict_name(v));
 	free_pair(fd, &s, &d);
 }
 
@@ -301,54 +302,93 @@ static void s_rogue(int fd, struct outcome *o)
 
 	if (ret)
 		die("rogue counters: %s", strerror(-ret));
-	if (!r.aggressive)
+	if (!r.aggressive) {
+		o->observed = TESTDEV_VERDICT_SKIP;
 		o->skip = "the device was not in aggressive mode at probe";
-	else if (r.copies && r.faults)
-		o->observed = "lands-early";
-	else if (r.copies)
-		o->observed = "allowed";
-	else if (r.faults)
-		o->observed = "blocked";
-	else
-		o->observed = "idle";
+	} else if (r.copies && r.faults) {
+		o->observed = TESTDEV_VERDICT_LANDS_EARLY;
+	} else if (r.copies) {
+		o->observed = TESTDEV_VERDICT_ALLOWED;
+	} else if (r.faults) {
+		o->observed = TESTDEV_VERDICT_BLOCKED;
+	} else {
+		o->observed = TESTDEV_VERDICT_IDLE;
+	}
 	snprintf(o->detail, sizeof(o->detail),
 		 "%llu copies landed and %llu faulted before the driver stopped it",
 		 (unsigned long long)r.copies, (unsigned long long)r.faults);
 }
 
+/*
+ * The scenarios, each with its expected verdicts: its row of
+ * tests/audit-expected.txt, one a configuration, which the build turns
+ * into AUDIT_ROW_<name> (scripts/audit-expected-h). A scenario without a
+ * row does not build; rows without a scenario here (the driver's insmod
+ * transfers) are not the audit's.
+ */
 struct scenario {
 	const char *name;
+	enum testdev_verdict expected[AUDIT_COLUMNS];
 	void (*run)(int fd, struct outcome *o);
-	/* Expected where nothing translates, and under translation. */
-	const char *untranslated, *translated;
 };
+
+static const struct scenario scenarios[] = {
+	{ AUDIT_ROW_valid_handles, .run = s_valid },
+	{ AUDIT_ROW_physical_addresses, .run = s_phys },
+	{ AUDIT_ROW_never_mapped_iova, .run = s_unmapped_iova },
+	{ AUDIT_ROW_write_to_device_readonly, .run = s_write_readonly },
+	{ AUDIT_ROW_subpage_exposure, .run = s_subpage },
+	{ AUDIT_ROW_stale_iova, .run = s_stale_iova },
+	{ AUDIT_ROW_stale_iova_later, .run = s_stale_later },
+	{ AUDIT_ROW_bus_master_off, .run = s_no_master },
+	{ AUDIT_ROW_rogue_before_driver, .run = s_rogue },
+};
+
+/* The table's configurations, its columns in order. */
+static const char *const audit_columns[AUDIT_COLUMNS] = AUDIT_COLUMN_NAMES;
+
+static int audit_column_of(const char *name)
+{
+	int i;
+
+	for (i = 0; i < AUDIT_COLUMNS; i++)
+		if (!strcmp(audit_columns[i], name))
+			return i;
+	return -1;
+}
 
 /*
- * The expected verdicts. Lazy invalidation (DMA-FQ) differs from strict
- * only for the stale IOVA; see expected().
+ * Which column of the table judges this device: the configuration named
+ * by --config (the test guests pass theirs), else the one standing for
+ * what the kernel set up: lazy translation (DMA-FQ) intel, strict (DMA)
+ * intel-strict, swiotlb=force without translation swiotlb, the identity
+ * domain intel-pt, no translation none. *how says which way it was found.
  */
-static const struct scenario scenarios[] = {
-	{ "valid-handles", s_valid, "allowed", "allowed" },
-	{ "physical-addresses", s_phys, "allowed", "blocked" },
-	{ "never-mapped-iova", s_unmapped_iova, "allowed", "blocked" },
-	{ "write-to-device-readonly", s_write_readonly, "allowed", "blocked" },
-	{ "subpage-exposure", s_subpage, "leaks", "leaks" },
-	{ "stale-iova", s_stale_iova, "allowed", "blocked" },
-	{ "stale-iova-later", s_stale_later, "allowed", "blocked" },
-	{ "bus-master-off", s_no_master, "blocked", "blocked" },
-	{ "rogue-before-driver", s_rogue, "allowed", "lands-early" },
-};
-
-static const char *expected(const struct scenario *s,
-			    const struct iommu_cfg *cfg)
+static int audit_column(const char *config, const struct iommu_cfg *cfg,
+			const char **how)
 {
-	if (s->run == s_stale_iova && cfg->lazy)
-		return "allowed";
-	if (s->run == s_write_readonly && cfg->bounce)
-		return "bounced";
-	if (s->run == s_subpage && cfg->bounce)
-		return "leaks-bounce";
-	return cfg->translated ? s->translated : s->untranslated;
+	const char *name;
+	int col = config ? audit_column_of(config) : -1;
+
+	if (col >= 0) {
+		*how = "--config";
+		return col;
+	}
+	*how = config ? "inferred: the table has no such column" : "inferred";
+	if (cfg->lazy)
+		name = "intel";
+	else if (cfg->translated)
+		name = "intel-strict";
+	else if (cfg->bounce)
+		name = "swiotlb";
+	else if (!strcmp(cfg->domain, "identity"))
+		name = "intel-pt";
+	else
+		name = "none";
+	col = audit_column_of(name);
+	if (col < 0)
+		die("tests/audit-expected.txt has no column %s", name);
+	return col;
 }
 
 /*
@@ -388,14 +428,17 @@ enum format { TABLE, KTAP, JSON };
 
 /* One scenario's result as a JSON object; a skipped one has no verdict. */
 static void json_record(int comma, const char *dev, const struct iommu_cfg *cfg,
-			const char *scenario, const char *want,
-			const struct outcome *o, int pass)
+			const char *column, const char *scenario,
+			enum testdev_verdict want, const struct outcome *o,
+			int pass)
 {
 	const char *const keys[] = {
-		"device", "iommu", "domain", "options", "scenario", "expected",
+		"device", "iommu", "domain", "options", "column", "scenario",
+		"expected",
 	};
 	const char *const values[] = {
-		dev, cfg->vendor, cfg->domain, cfg->cmdline, scenario, want,
+		dev, cfg->vendor, cfg->domain, cfg->cmdline, column, scenario,
+		testdev_verdict_name(want),
 	};
 	size_t i;
 
@@ -411,7 +454,7 @@ static void json_record(int comma, const char *dev, const struct iommu_cfg *cfg,
 		printf(", \"detail\": \"\"}");
 	} else {
 		printf("\"observed\": ");
-		json_str(stdout, o->observed);
+		json_str(stdout, testdev_verdict_name(o->observed));
 		printf(", \"pass\": %s, \"skip\": null, \"detail\": ",
 		       pass ? "true" : "false");
 		json_str(stdout, o->detail);
@@ -421,13 +464,15 @@ static void json_record(int comma, const char *dev, const struct iommu_cfg *cfg,
 
 /* One scenario's line in the chosen format: test is its number from 1. */
 static void report(enum format fmt, int test, const char *dev,
-		   const struct iommu_cfg *cfg, const char *scenario,
-		   const char *want, const struct outcome *o, int pass)
+		   const struct iommu_cfg *cfg, const char *column,
+		   const char *scenario, enum testdev_verdict want,
+		   const struct outcome *o, int pass)
 {
 	switch (fmt) {
 	case TABLE:
-		printf("%-26s %-9s %-12s %s  (%s)\n", scenario, want,
-		       o->skip ? "-" : o->observed,
+		printf("%-26s %-9s %-12s %s  (%s)\n", scenario,
+		       testdev_verdict_name(want),
+		       o->skip ? "-" : testdev_verdict_name(o->observed),
 		       o->skip ? "SKIP" : pass ? "PASS" : "FAIL",
 		       o->skip ?: o->detail);
 		break;
@@ -438,15 +483,18 @@ static void report(enum format fmt, int test, const char *dev,
 		else
 			printf("%s %d %s: %s # expected %s, observed %s; %s\n",
 			       pass ? "ok" : "not ok", test, dev, scenario,
-			       want, o->observed, o->detail);
+			       testdev_verdict_name(want),
+			       testdev_verdict_name(o->observed), o->detail);
 		break;
 	case JSON:
-		json_record(test > 1, dev, cfg, scenario, want, o, pass);
+		json_record(test > 1, dev, cfg, column, scenario, want, o,
+			    pass);
 		break;
 	}
 }
 
-static int audit(enum format fmt)
+/* config: the configuration's name, a column of the table, or NULL. */
+static int audit(enum format fmt, const char *config)
 {
 	const int count = sizeof(scenarios) / sizeof(scenarios[0]);
 	testdev_name names[MAX_DEVICES];
@@ -461,28 +509,33 @@ static int audit(enum format fmt)
 		printf("[");
 	for (k = 0; k < ndev; k++) {
 		struct iommu_cfg cfg;
-		int fd = open_dev(names[k]);
+		int fd = open_dev(names[k]), col;
+		const char *how;
 
 		detect_iommu(names[k], &cfg);
+		col = audit_column(config, &cfg, &how);
 		if (fmt == TABLE)
-			printf("%s: IOMMU %s, domain %s, kernel options %s\n%-26s %-9s %-12s %s\n",
+			printf("%s: IOMMU %s, domain %s, kernel options %s; expected: column %s (%s)\n%-26s %-9s %-12s %s\n",
 			       names[k], cfg.vendor, cfg.domain, cfg.cmdline,
+			       audit_columns[col], how,
 			       "scenario", "expected", "observed", "verdict");
 		if (fmt == KTAP)
-			printf("# %s: IOMMU %s, domain %s, kernel options %s\n",
-			       names[k], cfg.vendor, cfg.domain, cfg.cmdline);
+			printf("# %s: IOMMU %s, domain %s, kernel options %s; expected: column %s (%s)\n",
+			       names[k], cfg.vendor, cfg.domain, cfg.cmdline,
+			       audit_columns[col], how);
 		for (i = 0; i < count; i++) {
 			const struct scenario *s = &scenarios[i];
-			const char *want = expected(s, &cfg);
-			struct outcome o = { 0 };
+			enum testdev_verdict want = s->expected[col];
+			struct outcome o = { .observed = TESTDEV_VERDICT_ERROR };
 			int pass;
 
 			s->run(fd, &o);
 			test++;
 			skipped += !!o.skip;
-			pass = o.skip || !strcmp(o.observed, want);
+			pass = o.skip || o.observed == want;
 			failed += !pass;
-			report(fmt, test, names[k], &cfg, s->name, want, &o, pass);
+			report(fmt, test, names[k], &cfg, audit_columns[col],
+			       s->name, want, &o, pass);
 		}
 		close(fd);
 	}
@@ -567,16 +620,16 @@ static int copy_cmd(int argc, char **argv)
 	struct testdev_copy c;
 	uint32_t mode[2];
 	uint64_t raw[2] = { 0 };
-	int fd, i, ret, fill = SRC_FILL;
+	int fd, i, ret, fill = TESTDEV_SRC_FILL;
 	const char *dev;
 	struct buf b[2];
 	uint64_t size, max;
 
 	if (argc >= 2 && !strcmp(argv[0], "--fill")) {
 		fill = parse_u64("BYTE", argv[1]);
-		if (fill > 0xff || fill == DST_FILL)
+		if (fill > 0xff || fill == TESTDEV_DST_FILL)
 			die("BYTE must be 0 to 0xff, but not 0x%x (the destination's)",
-			    DST_FILL);
+			    TESTDEV_DST_FILL);
 		argc -= 2;
 		argv += 2;
 	}
@@ -611,7 +664,7 @@ static int copy_cmd(int argc, char **argv)
 		ret = buf_alloc(fd, &b[i], TESTDEV_BUF_COHERENT, 0, size, 0);
 		if (ret)
 			die("allocating a buffer: %s", strerror(-ret));
-		buf_fill(fd, &b[i], 0, i ? DST_FILL : fill, size);
+		buf_fill(fd, &b[i], 0, i ? TESTDEV_DST_FILL : fill, size);
 		a[i] = mode[i] == TESTDEV_ADDR_RAW ?
 		       addr_of(mode[i], NULL, raw[i]) : addr_of(mode[i], &b[i], 0);
 	}
@@ -628,7 +681,7 @@ static int copy_cmd(int argc, char **argv)
 	       (unsigned long long)size, (unsigned long long)c.status,
 	       result_name(c.result), (unsigned long long)c.elapsed_ns,
 	       buf_holds(fd, &b[1], 0, fill, size) ? "holds the source" :
-	       buf_holds(fd, &b[1], 0, DST_FILL, size) ? "untouched" :
+	       buf_holds(fd, &b[1], 0, TESTDEV_DST_FILL, size) ? "untouched" :
 	       "changed");
 	close(fd);
 	return c.result == TESTDEV_RESULT_OK ? 0 : 1;
@@ -1079,7 +1132,7 @@ static int soak(uint64_t count, const char *dev)
 	    buf_alloc(fd, &d, TESTDEV_BUF_COHERENT, 0, max, 0))
 		die("%s: coherent buffers of %llu bytes: %s", dev,
 		    (unsigned long long)max, strerror(errno));
-	memset(shadow, DST_FILL, max);
+	memset(shadow, TESTDEV_DST_FILL, max);
 	buf_write(fd, &d, 0, shadow, max);
 
 	for (i = 0; i < count; i++) {
@@ -1269,7 +1322,8 @@ static int fail_bind(const char *bdf, const char *n)
 }
 
 static const char usage_line[] =
-"usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] | audit [--ktap|--json|--legend] |\n"
+"usage: testdevctl info | copy [--fill BYTE] SRC DST SIZE [DEV] |\n"
+"                  audit [--config NAME] [--ktap|--json] | audit --legend |\n"
 "                  ring BDF | aer-inject BDF nonfatal|fatal | scan BDF | exposure [DEV] |\n"
 "                  bench [DEV] | soak COUNT [DEV] | fail-alloc [DEV] | fail-bind BDF N |\n"
 "                  --help\n";
@@ -1287,9 +1341,12 @@ static const char help_text[] =
 "                    SIZE is 1 to the device's MAX_SIZE (at most 4 MiB, the\n"
 "                    largest coherent buffer the driver allocates); the source\n"
 "                    holds BYTE (0x5a unless told), the destination 0xc3\n"
-"  audit [--ktap|--json]\n"
+"  audit [--config NAME] [--ktap|--json]\n"
 "                    the DMA protection scenarios on every device: expected,\n"
-"                    observed and verdict, then what the words mean\n"
+"                    observed and verdict, then what the words mean; expected\n"
+"                    is configuration NAME's column of tests/audit-expected.txt\n"
+"                    (built in), or without NAME, or one the table has no\n"
+"                    column for, the column the IOMMU domain stands for\n"
 "  audit --legend    only what the words mean\n"
 "  ring BDF          start a 64-byte copy on an unbound device, through its BAR\n"
 "  aer-inject BDF nonfatal|fatal\n"
@@ -1349,17 +1406,28 @@ int main(int argc, char **argv)
 		return bench(argc > 2 ? argv[2] : "pcie-testdev0");
 	if (argc >= 2 && !strcmp(argv[1], "exposure"))
 		return exposure(argc > 2 ? argv[2] : "pcie-testdev0");
+	if (argc == 3 && !strcmp(argv[1], "audit") &&
+	    !strcmp(argv[2], "--legend")) {
+		fputs(audit_legend, stdout);
+		return 0;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "audit")) {
-		if (argc == 2)
-			return audit(TABLE);
-		if (!strcmp(argv[2], "--ktap"))
-			return audit(KTAP);
-		if (!strcmp(argv[2], "--json"))
-			return audit(JSON);
-		if (!strcmp(argv[2], "--legend")) {
-			fputs(audit_legend, stdout);
-			return 0;
+		const char *config = NULL;
+		enum format fmt = TABLE;
+		int i;
+
+		for (i = 2; i < argc; i++) {
+			if (!strcmp(argv[i], "--config") && i + 1 < argc)
+				config = argv[++i];
+			else if (!strcmp(argv[i], "--ktap") && fmt == TABLE)
+				fmt = KTAP;
+			else if (!strcmp(argv[i], "--json") && fmt == TABLE)
+				fmt = JSON;
+			else
+				break;
 		}
+		if (i == argc)
+			return audit(fmt, config);
 	}
 	fprintf(stderr, "%stestdevctl --help: what each command does, and the exit codes\n",
 		usage_line);

@@ -78,7 +78,7 @@ static int as_user(struct __test_metadata *_metadata)
 
 #define AS_USER() do { if (!as_user(_metadata)) return; } while (0)
 
-/* A coherent source page that holds SRC_FILL. */
+/* A coherent source page that holds TESTDEV_SRC_FILL. */
 FIXTURE(dma) {
 	int fd;
 	struct testdev_info inf;
@@ -91,7 +91,7 @@ FIXTURE_SETUP(dma)
 	ASSERT_EQ(0, dev_info(self->fd, &self->inf));
 	ASSERT_EQ(0, buf_alloc(self->fd, &self->s, TESTDEV_BUF_COHERENT, 0,
 			       PAGE, 0));
-	buf_fill(self->fd, &self->s, 0, SRC_FILL, PAGE);
+	buf_fill(self->fd, &self->s, 0, TESTDEV_SRC_FILL, PAGE);
 }
 
 FIXTURE_TEARDOWN(dma)
@@ -121,8 +121,8 @@ TEST_F(dma, copy_into_mapped_part)
 			       TESTDEV_DIR_FROM_DEVICE, PAGE, 64));
 	ASSERT_TRUE(copy_landed(self->fd,
 				addr_of(TESTDEV_ADDR_DMA, &self->s, 0),
-				addr_of(TESTDEV_ADDR_DMA, &a, 0), &a, SRC_FILL,
-				64))
+				addr_of(TESTDEV_ADDR_DMA, &a, 0), &a,
+				TESTDEV_SRC_FILL, 64))
 		TH_LOG("64 bytes at handle 0x%llx", (unsigned long long)a.dma);
 }
 
@@ -137,11 +137,11 @@ TEST_F(dma, read_sees_device_write)
 
 	ASSERT_EQ(0, buf_alloc(self->fd, &a, TESTDEV_BUF_STREAMING,
 			       TESTDEV_DIR_BIDIRECTIONAL, PAGE, 0));
-	buf_fill(self->fd, &a, 0, DST_FILL, PAGE);
+	buf_fill(self->fd, &a, 0, TESTDEV_DST_FILL, PAGE);
 	ASSERT_TRUE(copy_landed(self->fd,
 				addr_of(TESTDEV_ADDR_DMA, &self->s, 0),
 				addr_of(TESTDEV_ADDR_RAW, NULL, a.dma), &a,
-				SRC_FILL, PAGE))
+				TESTDEV_SRC_FILL, PAGE))
 		TH_LOG("into handle 0x%llx", (unsigned long long)a.dma);
 }
 
@@ -153,7 +153,7 @@ TEST_F(dma, device_sees_write)
 			       TESTDEV_DIR_BIDIRECTIONAL, PAGE, 0));
 	ASSERT_EQ(0, buf_alloc(self->fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0));
 	buf_fill(self->fd, &a, 0, 0x77, PAGE);
-	buf_fill(self->fd, &d, 0, DST_FILL, PAGE);
+	buf_fill(self->fd, &d, 0, TESTDEV_DST_FILL, PAGE);
 	ASSERT_TRUE(copy_landed(self->fd, addr_of(TESTDEV_ADDR_RAW, NULL, a.dma),
 				addr_of(TESTDEV_ADDR_DMA, &d, 0), &d, 0x77,
 				PAGE))
@@ -216,12 +216,12 @@ TEST_F(dma, scan_keeps_master_off)
 	int ret, landed;
 
 	ASSERT_EQ(0, buf_alloc(self->fd, &d, TESTDEV_BUF_COHERENT, 0, PAGE, 0));
-	buf_fill(self->fd, &d, 0, DST_FILL, PAGE);
+	buf_fill(self->fd, &d, 0, TESTDEV_DST_FILL, PAGE);
 	set_master(self->fd, 0);
 	ret = scan_dev(self->fd, 0, 16, 0, &r);
 	landed = copy_landed(self->fd, addr_of(TESTDEV_ADDR_DMA, &self->s, 0),
-			     addr_of(TESTDEV_ADDR_DMA, &d, 0), &d, SRC_FILL,
-			     64);
+			     addr_of(TESTDEV_ADDR_DMA, &d, 0), &d,
+			     TESTDEV_SRC_FILL, 64);
 	set_master(self->fd, 1);
 	/* The original device (x-original) has no scan: EOPNOTSUPP. */
 	ASSERT_TRUE(!ret || ret == -EOPNOTSUPP) TH_LOG("scan: %s", strerror(-ret));

@@ -381,15 +381,16 @@ int copy_landed(int fd, struct testdev_addr src, struct testdev_addr dst,
 }
 
 /*
- * A page copied from s to d by their DMA handles, s holding SRC_FILL and d
- * DST_FILL before: 1 if it landed.
+ * A page copied from s to d by their DMA handles, s holding
+ * TESTDEV_SRC_FILL and d TESTDEV_DST_FILL before: 1 if it landed.
  */
 int copy_page_lands(int fd, struct buf *s, struct buf *d)
 {
-	buf_fill(fd, s, 0, SRC_FILL, PAGE);
-	buf_fill(fd, d, 0, DST_FILL, PAGE);
+	buf_fill(fd, s, 0, TESTDEV_SRC_FILL, PAGE);
+	buf_fill(fd, d, 0, TESTDEV_DST_FILL, PAGE);
 	return copy_landed(fd, addr_of(TESTDEV_ADDR_DMA, s, 0),
-			   addr_of(TESTDEV_ADDR_DMA, d, 0), d, SRC_FILL, PAGE);
+			   addr_of(TESTDEV_ADDR_DMA, d, 0), d, TESTDEV_SRC_FILL,
+			   PAGE);
 }
 
 /* A copy through buffers the driver maps and unmaps around it; 0 or -errno. */

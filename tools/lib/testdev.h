@@ -16,11 +16,9 @@
 
 #include "../../testdev_ioctl.h"
 #include "../../testdev_regs.h"
+#include "../../testdev_verdict.h"
 
 #define PAGE		4096
-/* What the source and the destination of a test copy hold before it. */
-#define SRC_FILL	0x5a
-#define DST_FILL	0xc3
 /* A bus address no IOMMU domain maps, but RAM when nothing translates. */
 #define NEVER_MAPPED	0x1000000ULL
 
