@@ -314,11 +314,11 @@ vm_run_table() {
     # The longest first, by the last run's times (a first run: in order),
     # so that no long guest is left to run alone at the end.
     mapfile -t rows < <(cat "$@" | sed 's/#.*//' | grep '|' | while IFS= read -r row; do
-                            name=$(xargs <<<"${row%%|*}")
+                            read -r name <<<"${row%%|*}"
                             printf '%s\t%s\n' "$(cat "$OUT/vm/$name/seconds" 2>/dev/null || echo 0)" "$row"
                         done | sort -s -t$'\t' -k1,1nr | cut -f2-)
     for row in "${rows[@]}"; do
-        name=$(xargs <<<"${row%%|*}")
+        read -r name <<<"${row%%|*}"
         names+=("$name")
         if [ "$running" -ge "$VM_JOBS" ]; then
             wait -n || true
