@@ -137,7 +137,7 @@ debug_checks() {
     expect "debug guest cycles: 50 insmod/rmmod cycles with two devices" "$(sed -n 's/^cycles //p' "$f")" "50 50"
     for bdf in 0000:01:00.0 0000:02:00.0; do
         expect "debug guest cycles: $bdf's transfer 1 $(transfer_expected 1 intel) at each of the 51 loads" \
-            "$(grep -c "^log .*testdev_driver $bdf: transfer 1 .*-> $(transfer_expected 1 intel)" "$f" || true)" 51
+            "$(grep -c "^log .*testdev_driver $bdf: transfer 1 .*-> $(transfer_expected 1 intel)\$" "$f" || true)" 51
     done
     expect "debug guest cycles: both devices copy after the cycles" \
         "$(grep -c '^cli 0 testdevctl copy dma dma 4096 pcie-testdev[01] -> .*holds the source$' "$f" || true)" 2

@@ -270,33 +270,50 @@ PCIEHP="-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"
 # vm_run_guest ROW: boot the guest of one table row, and record how it
 # ended in $OUT/vm/NAME/status ("0", or the exit status and why).
 vm_run_guest() {
-    local name iommu mode devices props settings kv v idle=3 how=boot rc=0 why guest_env
+    local name iommu mode devices props settings kv v idle= how=boot rc=0 why= guest_env f
     IFS='|' read -r name iommu mode devices props settings <<<"$1"
-    read -r name iommu mode devices props <<<"$name $iommu $mode $devices $props"
+    for f in name iommu mode devices props settings; do
+        read -r "${f?}" <<<"${!f}"
+    done
     props=${props//'$ROGUE_COPY'/$ROGUE_COPY}
     props=${props//'$ROGUE'/$ROGUE}
     for kv in $settings; do
         case $kv in
-        idle=*) idle=${kv#*=} ;;
+        idle=[0-9]*) idle=${kv#*=} ;;
         mem=*) VM_MEM=${kv#*=} ;;
-        smp=*) VM_SMP=${kv#*=} ;;
+        smp=[1-9]*) VM_SMP=${kv#*=} ;;
         append=*) VM_APPEND="${VM_APPEND:+$VM_APPEND }${kv#*=}" ;;
         slots=*) VM_SLOTS=${kv#*=}; VM_SLOTS=${VM_SLOTS//,/ } ;;
         trace=*) v=${kv#*=}; VM_TRACE="${VM_TRACE:+$VM_TRACE }${v//,/ }" ;;
-        timeout=x*) VM_TIMEOUT=$((VM_TIMEOUT * ${kv#timeout=x})) ;;
         how=boot | how=hotplug | how=migrate) how=${kv#*=} ;;
         hotplug=pciehp) VM_QEMU_OPTS="${VM_QEMU_OPTS:+$VM_QEMU_OPTS }$PCIEHP" ;;
         env=*) guest_env=$OUT/${kv#*=}/env ;;
-        *) why="guest $name: unknown setting '$kv' in its table row" rc=1 how=none ;;
+        *)
+            if [[ $kv =~ ^timeout=x([1-9][0-9]*)$ ]]; then
+                VM_TIMEOUT=$((VM_TIMEOUT * BASH_REMATCH[1]))
+            else
+                why="guest $name: unknown setting '$kv' in its table row" rc=1
+            fi ;;
         esac
     done
-    case $how in
-    boot) why=$(vm_boot "$name" "$iommu" "$mode" "$devices" "$props" "$idle" 2>&1) || rc=$? ;;
-    hotplug) why=$(vm_hotplug_boot "$name" "$iommu" "$mode" "$devices" "$props" 2>&1) || rc=$? ;;
-    migrate) why=$(vm_migrate "$name" "$iommu" "$mode" "$devices" "$props" 2>&1) || rc=$? ;;
-    esac
+    if [ -n "$idle" ] && [ "$how" != boot ]; then
+        why="guest $name: idle= is for how=boot guests" rc=1
+    fi
+    if [ "$rc" -eq 0 ]; then
+        case $how in
+        boot) why=$(vm_boot "$name" "$iommu" "$mode" "$devices" "$props" "${idle:-3}" 2>&1) || rc=$? ;;
+        hotplug) why=$(vm_hotplug_boot "$name" "$iommu" "$mode" "$devices" "$props" 2>&1) || rc=$? ;;
+        migrate) why=$(vm_migrate "$name" "$iommu" "$mode" "$devices" "$props" 2>&1) || rc=$? ;;
+        esac
+    fi
     mkdir -p "$OUT/vm/$name"
+    # The host's steps of hot plug and migration say which one failed.
+    [ "$rc" -eq 0 ] || [ -n "$why" ] ||
+        why=$(grep -h '^failed' "$OUT/vm/$name/host.txt" 2>/dev/null | sed "s/^/guest $name: host step /" | tail -1)
     if [ "$rc" -eq 0 ]; then echo 0; else echo "$rc ${why:-exit $rc}" | head -1; fi >"$OUT/vm/$name/status"
+    if [ -f "$OUT/vm/$name/seconds" ]; then
+        echo "$name $(cat "$OUT/vm/$name/seconds")" >>"$OUT/vm-seconds"
+    fi
     if [ "$rc" -eq 0 ]; then
         log "guest $name: reported in $(cat "$OUT/vm/$name/seconds" 2>/dev/null || echo ?) s"
     else
@@ -304,18 +321,40 @@ vm_run_guest() {
     fi
 }
 
+# vm_table_rows [TABLE...]: the rows of the tables (standard input if
+# none), without comments; fails, naming it, on a row that is not six
+# fields with a name of lowercase letters, digits and dashes, an IOMMU, a
+# mode and a number of devices.
+vm_table_rows() {
+    cat "$@" | sed 's/#.*//' | awk -F'|' '
+        !/[^[:space:]]/ { next }
+        { row = $0; for (i = 1; i <= NF; i++) gsub(/^[[:space:]]+|[[:space:]]+$/, "", $i) }
+        NF != 6 || $1 !~ /^[a-z0-9][a-z0-9-]*$/ || $2 == "" || $3 == "" || $4 !~ /^[1-9][0-9]*$/ {
+            print "guest table: not NAME | IOMMU | MODE | DEVICES | DEVICE PROPERTIES | SETTINGS: " row > "/dev/stderr"
+            bad = 1; next
+        }
+        { print row }
+        END { exit bad }'
+}
+
 # vm_run_table [TABLE...]: boot every guest of the tables' rows (standard
 # input if none), VM_JOBS at a time (default: one a core), each under its
-# timeout. Returns non-zero if any did not report to the end; each one's
-# status is in its folder (vm_status).
+# timeout. Returns non-zero if a row is malformed, if there is none, or
+# if any guest did not report to the end; each one's status is in its
+# folder (vm_status). Each guest's time goes to $OUT/vm-seconds.
 VM_JOBS=${VM_JOBS:-$(nproc)}
 vm_run_table() {
     local rows row names=() running=0 name
+    [[ $VM_JOBS =~ ^[1-9][0-9]*$ ]] || die "VM_JOBS=$VM_JOBS: write how many guests may boot at once (1, 2, ...)"
+    mapfile -t rows < <(vm_table_rows "$@" || echo "!bad")
+    [[ " ${rows[*]} " != *" !bad "* ]] || return 1
+    [ ${#rows[@]} -gt 0 ] || { echo "guest table: no guest to boot" >&2; return 1; }
     # The longest first, by the last run's times (a first run: in order),
     # so that no long guest is left to run alone at the end.
-    mapfile -t rows < <(cat "$@" | sed 's/#.*//' | grep '|' | while IFS= read -r row; do
+    mapfile -t rows < <(for row in "${rows[@]}"; do
                             read -r name <<<"${row%%|*}"
-                            printf '%s\t%s\n' "$(cat "$OUT/vm/$name/seconds" 2>/dev/null || echo 0)" "$row"
+                            printf '%s\t%s\n' "$(awk -v n="$name" '$1 == n { s = $2 } END { print s + 0 }' \
+                                                 "$OUT/vm-seconds" 2>/dev/null || echo 0)" "$row"
                         done | sort -s -t$'\t' -k1,1nr | cut -f2-)
     for row in "${rows[@]}"; do
         read -r name <<<"${row%%|*}"
@@ -324,7 +363,7 @@ vm_run_table() {
             wait -n || true
             running=$((running - 1))
         fi
-        rm -rf "${OUT:?}/vm/$name"
+        rm -rf "${OUT:?}/vm/${name:?}"
         vm_run_guest "$row" &
         running=$((running + 1))
     done
@@ -333,13 +372,17 @@ vm_run_table() {
         [ "$(vm_status "$name")" = 0 ] || return 1
     done
 }
-# vm_status NAME: "0" if guest NAME reported to the end, else why not.
-vm_status() { cat "$OUT/vm/$1/status" 2>/dev/null || echo "not run"; }
-# vm_rows NAME...: those guests' rows of tests/guests.txt.
+# vm_status NAME: "0" if guest NAME reported to the end, else the exit
+# status and why not.
+vm_status() { cat "$OUT/vm/$1/status" 2>/dev/null || echo "1 guest $1: not run (no status)"; }
+# vm_rows NAME...: those guests' rows of tests/guests.txt; fails on a
+# name it does not have.
 vm_rows() {
-    local name
+    local name row
     for name in "$@"; do
-        awk -F'|' -v n="$name" '{ k = $1; gsub(/[[:space:]]/, "", k) } k == n' "$TOP/tests/guests.txt"
+        row=$(awk -F'|' -v n="$name" '{ k = $1; gsub(/[[:space:]]/, "", k) } k == n' "$TOP/tests/guests.txt")
+        [ -n "$row" ] || { echo "tests/guests.txt has no guest $name" >&2; return 1; }
+        echo "$row"
     done
 }
 
