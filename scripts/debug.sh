@@ -61,7 +61,8 @@ debug_clean() {
 debug_checks() {
     local out k kdir rc c f row n bad plan broken
     log "building the debug kernel (cached; a cold build took 14 minutes on two cores)"
-    if ! out=$("$TOP/scripts/build-debug-kernel"); then
+    # make check may be building it in the background: wait for it there.
+    if ! out=$(flock "$CACHE/debug-kernel.lock" "$TOP/scripts/build-debug-kernel"); then
         result "debug build: the debug kernel (scripts/build-debug-kernel)" 1
         return
     fi

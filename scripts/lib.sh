@@ -118,7 +118,9 @@ apt_generate_sources() {
 APT_SOURCES=$(apt_generate_sources sources)
 APT_LIST=$(apt_generate_sources list)
 APT_DIR=$CACHE/apt/v2-$(printf '%s\n' "$APT_SOURCES" "$APT_LIST" | sha256sum | cut -c1-12)
-APT_OPTS=(-o "Dir::Etc::SourceList=/dev/null"
+# (A second apt-get, say the background debug kernel's, waits for the
+# first's dpkg lock rather than fail.)
+APT_OPTS=(-o "DPkg::Lock::Timeout=900" -o "Dir::Etc::SourceList=/dev/null"
           -o "Dir::Etc::SourceParts=$APT_DIR/sources.list.d"
           -o "Dir::State::Lists=$APT_DIR/lists"
           -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
