@@ -234,7 +234,7 @@ vm_outcome() {
 vm_args() {
     local name=$1 iommu=$2 mode=$3 devices=$4 props=$5 idle=${6:-3}
     local dir=$OUT/vm/$name args=() append i slots config qopts kopts missing machine=q35 trace=trace.log
-    local extra
+    local extra VM_IOMMU_MODULES=
     read -ra slots <<<"${VM_SLOTS:-}"
     read -ra extra <<<"${VM_QEMU_OPTS:-}"
     # shellcheck disable=SC1090
@@ -285,7 +285,7 @@ vm_args() {
         missing=$(case "${config%%|*}" in
               *intel-iommu*) kernel_missing "$VM_KCONFIG" CONFIG_INTEL_IOMMU ;;
               *amd-iommu*) kernel_missing "$VM_KCONFIG" CONFIG_AMD_IOMMU ;;
-              *virtio-iommu*) [[ " ${VM_IOMMU_MODULES:-} " == *" virtio-iommu "* ]] ||
+              *virtio-iommu*) [[ " $VM_IOMMU_MODULES " == *" virtio-iommu "* ]] ||
                               kernel_missing "$VM_KCONFIG" CONFIG_VIRTIO_IOMMU ;;
               esac)
     if [ -n "$missing" ]; then
