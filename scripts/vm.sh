@@ -234,11 +234,15 @@ vm_outcome() {
 vm_args() {
     local name=$1 iommu=$2 mode=$3 devices=$4 props=$5 idle=${6:-3}
     local dir=$OUT/vm/$name args=() append i slots config qopts kopts missing machine=q35 trace=trace.log
-    local extra VM_IOMMU_MODULES=
+    local extra VM_IOMMU_MODULES='' env=${guest_env:-$OUT/env}
     read -ra slots <<<"${VM_SLOTS:-}"
     read -ra extra <<<"${VM_QEMU_OPTS:-}"
+    if [ ! -f "$env" ]; then
+        echo "guest $name: no $env: its kernel was not prepared (vm_prepare, vm_prepare_kernels)" >&2
+        return 1
+    fi
     # shellcheck disable=SC1090
-    . "${guest_env:-$OUT/env}"
+    . "$env"
     # A VM loaded from a migration carries on in the same folder.
     if [ -n "${VM_INCOMING:-}" ]; then
         trace="trace-incoming.log"
