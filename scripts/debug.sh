@@ -59,12 +59,12 @@ debug_clean() {
 }
 
 # debug_audit_configs: the audit's configurations that boot the harness's
-# kernel, here the debug kernel; not those that name a kernel of their
-# own (kernel= in tests/iommu-configs.txt).
+# kernel, here the debug kernel; not those that name a kernel of another
+# series (kernel= in tests/iommu-configs.txt), which would not run it.
 debug_audit_configs() {
     local c
     for c in $(audit_configs); do
-        [ -n "$(iommu_config_kernel "$c")" ] || echo "$c"
+        [ -n "$(iommu_config_settings "$c")" ] || echo "$c"
     done
 }
 
