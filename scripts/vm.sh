@@ -61,16 +61,48 @@ vm_prepare() {
     accel=$(choose_accel 2>/dev/null) || exit 1
     why=$(choose_accel 2>&1 >/dev/null)
     initrd=$("$TOP/scripts/build-guest" "${kernel[0]}" "${kernel[2]}")
-    cat >"$OUT/env" <<EOF
-VM_QEMU=$qemu
-VM_KVER=${kernel[0]}
-VM_KERNEL=${kernel[1]}
-VM_KDIR=${kernel[2]}
-VM_KCONFIG=${kernel[2]}/.config
-VM_INITRD=$initrd
-VM_ACCEL=$accel
-EOF
+    vm_env "$qemu" "$accel" "${kernel[@]}" "$initrd" >"$OUT/env"
     log "accelerator: $why"
+}
+
+# vm_env QEMU ACCEL KVER KERNEL KDIR INITRD: an env file's lines.
+# VM_IOMMU_MODULES: the IOMMU drivers the initramfs loads as modules
+# (scripts/build-guest).
+vm_env() {
+    cat <<EOF
+VM_QEMU=$1
+VM_KVER=$3
+VM_KERNEL=$4
+VM_KDIR=$5
+VM_KCONFIG=$5/.config
+VM_INITRD=$6
+VM_ACCEL=$2
+VM_IOMMU_MODULES="$(paste -sd' ' "$(dirname "$6")/root/iommu-modules" 2>/dev/null)"
+EOF
+}
+
+# vm_prepare_kernels CONFIG...: after vm_prepare, each other kernel that
+# those IOMMU configurations name (kernel=SERIES in tests/iommu-configs.txt):
+# Debian's newest of that series (scripts/fetch-kernel, cached), the module
+# built against its headers, its own initramfs, recorded in
+# $OUT/kernel-SERIES/env, which those configurations' guests boot from
+# (iommu_config_settings).
+vm_prepare_kernels() {
+    local c series kver kernel initrd
+    local -A seen=()
+    for c in "$@"; do
+        series=$(iommu_config_settings "$c" | sed -n 's/^env=kernel-//p')
+        [ -n "$series" ] && [ -z "${seen[$series]:-}" ] || continue
+        seen[$series]=1
+        kver=$("$TOP/scripts/fetch-kernel" --headers "$series" | sed -n 1p)
+        [ -n "$kver" ] || die "no Debian kernel $series, which IOMMU configuration $c names"
+        mapfile -t kernel < <(KVER=$kver "$TOP/scripts/fetch-kernel")
+        [ ${#kernel[@]} -eq 3 ] || die "fetch-kernel failed for $kver"
+        initrd=$("$TOP/scripts/build-guest" "${kernel[0]}" "${kernel[2]}") || die "the module or the initramfs for $kver failed"
+        mkdir -p "$OUT/kernel-$series"
+        (. "$OUT/env" && vm_env "$VM_QEMU" "$VM_ACCEL" "${kernel[@]}" "$initrd") >"$OUT/kernel-$series/env"
+        log "kernel $series, for configuration $c and any other that names it: $kver ($OUT/kernel-$series/env)"
+    done
 }
 
 # choose_accel: kvm where it really works, else tcg; ACCEL=kvm or tcg
@@ -96,7 +128,7 @@ choose_accel() {
 
 # IOMMU configurations: those of tests/iommu-configs.txt, then the user's,
 # from CONFIG_FILE (a file of such lines) and CONFIG (one line, or several
-# separated by ";"): "NAME: QEMU OPTIONS | KERNEL OPTIONS".
+# separated by ";"): "NAME: QEMU OPTIONS | KERNEL OPTIONS [| SETTINGS]".
 IOMMU_CONFIGS=$TOP/tests/iommu-configs.txt
 # iommu_config_lines [builtin]: every definition (only the built-in ones).
 iommu_config_lines() {
@@ -112,14 +144,40 @@ iommu_config_lines() {
 iommu_config_names() {
     iommu_config_lines "$@" | sed -E 's/^[[:space:]]*([^:[:space:]]+)[[:space:]]*:.*/\1/' | awk '!seen[$0]++'
 }
-# iommu_config NAME: "QEMU OPTIONS|KERNEL OPTIONS" of configuration NAME
-# (its last definition), or non-zero if there is none.
+# iommu_config NAME: "QEMU OPTIONS|KERNEL OPTIONS[|SETTINGS]" of
+# configuration NAME (its last definition), or non-zero if there is none.
 iommu_config() {
     local line
     line=$(iommu_config_lines | awk -v n="$1" '{ name = $0; sub(/:.*/, "", name); gsub(/[[:space:]]/, "", name) }
         name == n { sub(/^[^:]*:/, ""); found = $0 } END { if (found == "") exit 1; print found }') || return 1
     [[ $line == *"|"* ]] || die "IOMMU configuration $1: '$line' has no '|' between the QEMU and the kernel options"
     echo "$line"
+}
+# iommu_config_kernel NAME: the kernel series configuration NAME names
+# (kernel=6.12 among its settings), or nothing: the harness's kernel.
+iommu_config_kernel() {
+    local config kv
+    config=$(iommu_config "$1") || return 1
+    config=$(cut -s -d'|' -f3- <<<"$config")
+    for kv in ${config//|/ }; do
+        case $kv in
+        kernel=[0-9]*.[0-9]*) echo "${kv#kernel=}" ;;
+        *) die "IOMMU configuration $1: unknown setting '$kv' (there is kernel=SERIES, such as kernel=6.12)" ;;
+        esac
+    done
+}
+# iommu_config_settings NAME: what a guest-table row in configuration NAME
+# adds to its settings: env=kernel-SERIES where the configuration names a
+# kernel series other than $OUT/env's (vm_prepare_kernels prepares it).
+iommu_config_settings() {
+    local series kver
+    series=$(iommu_config_kernel "$1") || return 1
+    [ -n "$series" ] || return 0
+    kver=$(sed -n 's/^VM_KVER=//p' "$OUT/env" 2>/dev/null)
+    case $kver in
+    "$series".* | "$series"-* | "$series"+*) ;;
+    *) echo "env=kernel-$series" ;;
+    esac
 }
 
 # vm_boot NAME IOMMU MODE DEVICES DEVICE_PROPS [IDLE_SECONDS]
@@ -176,11 +234,15 @@ vm_outcome() {
 vm_args() {
     local name=$1 iommu=$2 mode=$3 devices=$4 props=$5 idle=${6:-3}
     local dir=$OUT/vm/$name args=() append i slots config qopts kopts missing machine=q35 trace=trace.log
-    local extra
+    local extra VM_IOMMU_MODULES='' env=${guest_env:-$OUT/env}
     read -ra slots <<<"${VM_SLOTS:-}"
     read -ra extra <<<"${VM_QEMU_OPTS:-}"
+    if [ ! -f "$env" ]; then
+        echo "guest $name: no $env: its kernel was not prepared (vm_prepare, vm_prepare_kernels)" >&2
+        return 1
+    fi
     # shellcheck disable=SC1090
-    . "${guest_env:-$OUT/env}"
+    . "$env"
     # A VM loaded from a migration carries on in the same folder.
     if [ -n "${VM_INCOMING:-}" ]; then
         trace="trace-incoming.log"
@@ -215,19 +277,23 @@ vm_args() {
         return 1
     fi
     read -ra qopts <<<"${config%%|*}"
-    kopts=$(xargs <<<"${config#*|}")
+    kopts=$(cut -d'|' -f2 <<<"$config" | xargs)
+    iommu_config_kernel "$iommu" >/dev/null
     # The kernel must have the driver of the IOMMU the configuration adds,
     # unless the configuration's name says it shows what happens without
     # one (NAME-nodriver).
+    # A driver built as a module counts when the initramfs loads it
+    # (VM_IOMMU_MODULES: virtio-iommu in Debian's 6.12).
     missing=
     [[ $iommu == *-nodriver ]] ||
         missing=$(case "${config%%|*}" in
               *intel-iommu*) kernel_missing "$VM_KCONFIG" CONFIG_INTEL_IOMMU ;;
               *amd-iommu*) kernel_missing "$VM_KCONFIG" CONFIG_AMD_IOMMU ;;
-              *virtio-iommu*) kernel_missing "$VM_KCONFIG" CONFIG_VIRTIO_IOMMU ;;
+              *virtio-iommu*) [[ " $VM_IOMMU_MODULES " == *" virtio-iommu "* ]] ||
+                              kernel_missing "$VM_KCONFIG" CONFIG_VIRTIO_IOMMU ;;
               esac)
     if [ -n "$missing" ]; then
-        echo "guest $name: its kernel lacks $missing (=y), which IOMMU configuration $iommu needs" >&2
+        echo "guest $name: its kernel ($VM_KVER) lacks $missing (=y, or =m with the module in its initramfs), which IOMMU configuration $iommu needs" >&2
         return 1
     fi
     # KVM as the seed runs it: with an intel-iommu, the IOAPIC in QEMU.
@@ -609,12 +675,13 @@ ROGUE_COPY=",aggressive=on,srcaddr=0x0009f000,dstaddr=0x0009fb00,size=1"
 ROGUE="$ROGUE_COPY,aggression_delay_ms=100"
 
 # vm_boot_configs MODE DEVICES PROPS CONFIG...: boot guest
-# MODE-CONFIG in each configuration (vm_run_table); fails if any did.
+# MODE-CONFIG in each configuration (vm_run_table), on the kernel it names
+# (iommu_config_settings; vm_prepare_kernels first); fails if any did.
 vm_boot_configs() {
     local mode=$1 devices=$2 props=$3 c
     shift 3
     for c in "$@"; do
-        echo "$mode-$c | $c | $mode | $devices | $props |"
+        echo "$mode-$c | $c | $mode | $devices | $props | $(iommu_config_settings "$c")"
     done | vm_run_table
 }
 

@@ -53,6 +53,12 @@
 /* How long to watch a stale handle, and when to try it "later". */
 #define STALE_WATCH_MS	200
 #define STALE_LATER_MS	1000
+/*
+ * Before the mapping whose stale handle is tried: longer than a lazy
+ * IOMMU's flush-queue timer (10 ms), so that the unmaps before it (the
+ * scenario before) are flushed first, and this unmap starts the timer.
+ */
+#define STALE_IDLE_MS	50
 
 /* One scenario's outcome: a verdict (testdev_verdict.h), plus a detail. */
 struct outcome {
@@ -197,6 +203,14 @@ static int stale_setup(int fd, struct buf *s, struct buf *d,
 	struct testdev_copy c;
 	int ret;
 
+	/*
+	 * Else the flush-queue timer an earlier unmap started may fire
+	 * between the first copy and the try through the stale handle: its
+	 * flush drops the translation the first copy cached in the IOTLB
+	 * (the page table entry is gone at the unmap), and the try is
+	 * "refused at once" under lazy invalidation, now and then.
+	 */
+	sleep_ms(STALE_IDLE_MS);
 	alloc_pair(fd, s, TESTDEV_BUF_STREAMING, TESTDEV_DIR_TO_DEVICE, 0,
 		   d, TESTDEV_BUF_COHERENT, 0);
 	buf_fill(fd, s, 0, TESTDEV_SRC_FILL, PAGE);

@@ -177,6 +177,30 @@ static void iommu_options(char *out, size_t len)
 		snprintf(out, len, "-");
 }
 
+/* A virtio-iommu PCI function (1af4:1057): QEMU's virtio-iommu-pci. */
+static bool virtio_iommu_present(void)
+{
+	char path[320], vendor[16], device[16];
+	struct dirent *e;
+	bool found = false;
+	DIR *d = opendir("/sys/bus/pci/devices");
+
+	while (d && !found && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
+			 e->d_name);
+		read_line(path, vendor, sizeof(vendor));
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
+			 e->d_name);
+		read_line(path, device, sizeof(device));
+		found = !strcmp(vendor, "0x1af4") && !strcmp(device, "0x1057");
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 void detect_iommu(const char *misc, struct iommu_cfg *cfg)
 {
 	char path[256];
@@ -195,6 +219,13 @@ void detect_iommu(const char *misc, struct iommu_cfg *cfg)
 	}
 	if (d)
 		closedir(d);
+	/*
+	 * A virtio-iommu the kernel has no driver for (Debian 12's 6.1) has
+	 * no entry there and translates nothing: named all the same, beside
+	 * domain "none", so that the silent failure shows.
+	 */
+	if (!strcmp(cfg->vendor, "none") && virtio_iommu_present())
+		strcpy(cfg->vendor, "virtio");
 	snprintf(path, sizeof(path),
 		 "/sys/class/misc/%s/device/iommu_group/type", misc);
 	read_line(path, cfg->domain, sizeof(cfg->domain));
