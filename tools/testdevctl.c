@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/pci_regs.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,18 @@ static enum testdev_verdict judge(int ret, const struct testdev_copy *c,
 	if (ret)
 		return TESTDEV_VERDICT_ERROR;
 	return testdev_judge(1, c->result, landed, untouched);
+}
+
+/* More words for o's detail, after what it holds. */
+static void __attribute__((format(printf, 2, 3)))
+append_detail(struct outcome *o, const char *fmt, ...)
+{
+	size_t len = strlen(o->detail);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(o->detail + len, sizeof(o->detail) - len, fmt, ap);
+	va_end(ap);
 }
 
 static void describe(struct outcome *o, int ret, const struct testdev_copy *c)
@@ -189,6 +202,11 @@ static void s_subpage(int fd, struct outcome *o)
 				    buf_holds(fd, &d, 0, TESTDEV_DST_FILL,
 					      PAGE - 64));
 	describe(o, ret, &c);
+	if (o->observed == TESTDEV_VERDICT_LEAKS ||
+	    o->observed == TESTDEV_VERDICT_LEAKS_BOUNCE)
+		append_detail(o, "; %llu bytes past the 64-byte mapping came out",
+			      (unsigned long long)buf_count_not(fd, &d, 0,
+						TESTDEV_DST_FILL, PAGE - 64));
 	free_pair(fd, &s, &d);
 }
 
@@ -361,12 +379,21 @@ static const struct scenario scenarios[] = {
 /* The table's configurations, its columns in order. */
 static const char *const audit_columns[AUDIT_COLUMNS] = AUDIT_COLUMN_NAMES;
 
+/*
+ * NAME@SERIES is configuration NAME on that kernel series: its own column
+ * where the kernels differ, else NAME's.
+ */
 static int audit_column_of(const char *name)
 {
+	size_t len = strcspn(name, "@");
 	int i;
 
 	for (i = 0; i < AUDIT_COLUMNS; i++)
 		if (!strcmp(audit_columns[i], name))
+			return i;
+	for (i = 0; i < AUDIT_COLUMNS; i++)
+		if (name[len] && strlen(audit_columns[i]) == len &&
+		    !strncmp(audit_columns[i], name, len))
 			return i;
 	return -1;
 }

@@ -349,6 +349,22 @@ int buf_holds(int fd, struct buf *b, uint64_t off, int byte, uint64_t len)
 	return 1;
 }
 
+/* How many of len bytes at off in b are not byte. */
+uint64_t buf_count_not(int fd, struct buf *b, uint64_t off, int byte,
+		       uint64_t len)
+{
+	uint8_t data[PAGE];
+	uint64_t i, n, count = 0;
+
+	for (; len; off += n, len -= n) {
+		n = len < PAGE ? len : PAGE;
+		buf_read(fd, b, off, data, n);
+		for (i = 0; i < n; i++)
+			count += data[i] != byte;
+	}
+	return count;
+}
+
 /* A one-page source and destination buffer, of the given kinds, or die. */
 void alloc_pair(int fd, struct buf *s, uint32_t skind, uint32_t sdir,
 		uint64_t smap, struct buf *d, uint32_t dkind, uint32_t ddir)

@@ -74,6 +74,8 @@ void buf_write(int fd, struct buf *b, uint64_t off, const void *data,
 	       uint64_t len);
 void buf_fill(int fd, struct buf *b, uint64_t off, int byte, uint64_t len);
 int buf_holds(int fd, struct buf *b, uint64_t off, int byte, uint64_t len);
+uint64_t buf_count_not(int fd, struct buf *b, uint64_t off, int byte,
+		       uint64_t len);
 void alloc_pair(int fd, struct buf *s, uint32_t skind, uint32_t sdir,
 		uint64_t smap, struct buf *d, uint32_t dkind, uint32_t ddir);
 void free_pair(int fd, struct buf *s, struct buf *d);
