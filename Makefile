@@ -75,7 +75,7 @@ shell:
 
 # What each IOMMU configuration blocks and lets through, as a table.
 audit:
-	scripts/audit
+	scripts/audit $(if $(filter 1,$(JSON)),--json)
 
 # What a rogue device can reach in each IOMMU configuration: the device's
 # reachability scans, as a table, the map, and JSON.

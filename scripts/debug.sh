@@ -108,8 +108,8 @@ debug_checks() {
 
     # tests/debug-guests.txt's guests and the audit's, one runner.
     log "debug guests: the audit in $(debug_audit_configs | wc -w) IOMMU configurations, removal, 50 cycles, fault injection, the broken module; $VM_JOBS at a time"
-    vm_run_table "$TOP/tests/debug-guests.txt" <(for c in $(debug_audit_configs); do
-        echo "audit-$c | $c | audit | 1 | \$ROGUE |"; done) || true
+    # shellcheck disable=SC2046
+    vm_run_table "$TOP/tests/debug-guests.txt" <(audit_guest_rows "" $(debug_audit_configs)) || true
     for c in $(debug_audit_configs); do
         f=$OUT/vm/audit-$c/results.txt
         debug_clean "audit-$c"

@@ -146,38 +146,52 @@ iommu_config_names() {
 }
 # iommu_config NAME: "QEMU OPTIONS|KERNEL OPTIONS[|SETTINGS]" of
 # configuration NAME (its last definition), or non-zero if there is none.
+# NAME@SERIES is configuration NAME on Debian's kernel of that series
+# (audit_columns).
 iommu_config() {
     local line
-    line=$(iommu_config_lines | awk -v n="$1" '{ name = $0; sub(/:.*/, "", name); gsub(/[[:space:]]/, "", name) }
+    line=$(iommu_config_lines | awk -v n="${1%@*}" '{ name = $0; sub(/:.*/, "", name); gsub(/[[:space:]]/, "", name) }
         name == n { sub(/^[^:]*:/, ""); found = $0 } END { if (found == "") exit 1; print found }') || return 1
     [[ $line == *"|"* ]] || die "IOMMU configuration $1: '$line' has no '|' between the QEMU and the kernel options"
     echo "$line"
 }
 # iommu_config_kernel NAME: the kernel series configuration NAME names
-# (kernel=6.12 among its settings), or nothing: the harness's kernel.
+# (kernel=6.12 among its settings, or NAME@6.12), or nothing: the
+# harness's kernel.
 iommu_config_kernel() {
-    local config kv
+    local config kv pinned=""
     config=$(iommu_config "$1") || return 1
     config=$(cut -s -d'|' -f3- <<<"$config")
     for kv in ${config//|/ }; do
         case $kv in
-        kernel=[0-9]*.[0-9]*) echo "${kv#kernel=}" ;;
-        *) die "IOMMU configuration $1: unknown setting '$kv' (there is kernel=SERIES, such as kernel=6.12)" ;;
+        kernel=[0-9]*.[0-9]*) pinned=${kv#kernel=} ;;
+        *) die "IOMMU configuration ${1%@*}: unknown setting '$kv' (there is kernel=SERIES, such as kernel=6.12)" ;;
         esac
     done
+    if [[ $1 == *@* ]]; then
+        [[ ${1##*@} =~ ^[0-9]+\.[0-9]+$ ]] || die "$1: '${1##*@}' is no kernel series (write NAME@6.12)"
+        [ -z "$pinned" ] || [ "$pinned" = "${1##*@}" ] ||
+            die "$1: IOMMU configuration ${1%@*} runs kernel=$pinned only"
+        pinned=${1##*@}
+    fi
+    [ -z "$pinned" ] || echo "$pinned"
+}
+# kver_in_series KVER SERIES: whether kernel release KVER is of SERIES
+# (6.1.0-56-amd64 and 6.1.158 are 6.1; 6.12.57+deb12-amd64 is not).
+kver_in_series() {
+    case $1 in
+    "$2".* | "$2"-* | "$2"+*) return 0 ;;
+    *) return 1 ;;
+    esac
 }
 # iommu_config_settings NAME: what a guest-table row in configuration NAME
 # adds to its settings: env=kernel-SERIES where the configuration names a
 # kernel series other than $OUT/env's (vm_prepare_kernels prepares it).
 iommu_config_settings() {
-    local series kver
+    local series
     series=$(iommu_config_kernel "$1") || return 1
     [ -n "$series" ] || return 0
-    kver=$(sed -n 's/^VM_KVER=//p' "$OUT/env" 2>/dev/null)
-    case $kver in
-    "$series".* | "$series"-* | "$series"+*) ;;
-    *) echo "env=kernel-$series" ;;
-    esac
+    kver_in_series "$(sed -n 's/^VM_KVER=//p' "$OUT/env" 2>/dev/null)" "$series" || echo "env=kernel-$series"
 }
 
 # vm_boot NAME IOMMU MODE DEVICES DEVICE_PROPS [IDLE_SECONDS]
@@ -389,13 +403,13 @@ vm_run_guest() {
 
 # vm_table_rows [TABLE...]: the rows of the tables (standard input if
 # none), without comments; fails, naming it, on a row that is not six
-# fields with a name of lowercase letters, digits and dashes, an IOMMU, a
-# mode and a number of devices.
+# fields with a name of lowercase letters, digits and dashes (and
+# @SERIES, audit_columns), an IOMMU, a mode and a number of devices.
 vm_table_rows() {
     cat "$@" | sed 's/#.*//' | awk -F'|' '
         !/[^[:space:]]/ { next }
         { row = $0; for (i = 1; i <= NF; i++) gsub(/^[[:space:]]+|[[:space:]]+$/, "", $i) }
-        NF != 6 || $1 !~ /^[a-z0-9][a-z0-9-]*$/ || $2 == "" || $3 == "" || $4 !~ /^[1-9][0-9]*$/ {
+        NF != 6 || $1 !~ /^[a-z0-9][a-z0-9-]*(@[0-9]+\.[0-9]+)?$/ || $2 == "" || $3 == "" || $4 !~ /^[1-9][0-9]*$/ {
             print "guest table: not NAME | IOMMU | MODE | DEVICES | DEVICE PROPERTIES | SETTINGS: " row > "/dev/stderr"
             bad = 1; next
         }
@@ -596,6 +610,37 @@ vm_dma_count() {
 # must do with each scenario of testdevctl audit.
 AUDIT_TABLE=$TOP/tests/audit-expected.txt
 audit_configs() { awk '!/^#/ && $1 == "scenario" { $1 = ""; print; exit }' "$AUDIT_TABLE"; }
+# audit_kernels: the kernel series of AUDIT_KERNELS (separated by spaces
+# or commas: "6.1 6.12", as CI runs it), one a line, or fails saying why.
+audit_kernels() {
+    local s
+    for s in ${AUDIT_KERNELS//,/ }; do
+        [[ $s =~ ^[0-9]+\.[0-9]+$ ]] || die "AUDIT_KERNELS: '$s' is no kernel series (write, say, AUDIT_KERNELS=\"6.1 6.12\")"
+        echo "$s"
+    done
+}
+# audit_columns: the audit's guests, one a column: each configuration of
+# the table on each kernel series of AUDIT_KERNELS (by default the
+# harness's kernel alone), the harness's first: NAME on the harness's
+# kernel, NAME@SERIES on another; one that names its kernel (kernel=)
+# runs once, on that. After vm_prepare ($OUT/env names the harness's
+# kernel). Call it as cols=$(audit_columns) || exit: a bad AUDIT_KERNELS
+# fails it.
+audit_columns() {
+    local c s kver series
+    kver=$(sed -n 's/^VM_KVER=//p' "$OUT/env")
+    [ -n "$kver" ] || die "audit_columns: no harness kernel in $OUT/env (vm_prepare first)"
+    series=$(audit_kernels) || return 1
+    {
+        audit_configs | tr ' ' '\n' | grep .
+        for s in $series; do
+            kver_in_series "$kver" "$s" && continue
+            for c in $(audit_configs); do
+                [ -n "$(iommu_config_kernel "$c")" ] || echo "$c@$s"
+            done
+        done
+    } | awk '!seen[$0]++'
+}
 # audit_selected_configs [DEFAULT...]: CONFIGS (comma-separated names), or
 # else the DEFAULT names, or else every configuration of the table and the
 # user's (CONFIG, CONFIG_FILE).
@@ -610,9 +655,12 @@ audit_selected_configs() {
         for c in $names; do
             iommu_config "$c" >/dev/null ||
                 die "CONFIGS: no IOMMU configuration '$c' (there are: $(iommu_config_names | tr '\n' ' '))"
+            # NAME@SERIES: a series, and one NAME may run on.
+            iommu_config_kernel "$c" >/dev/null || return 1
         done
     else
-        names="$(audit_configs) $(iommu_config_names | grep -vxF -f <(iommu_config_names builtin) | tr '\n' ' ')"
+        names=$(audit_columns) || return 1
+        names="$names $(iommu_config_names | grep -vxF -f <(iommu_config_names builtin) | tr '\n' ' ')"
     fi
     echo $names
 }
@@ -626,8 +674,14 @@ table_cell() {
         !/^#/ && NF && !head { head = 1; for (i = 2; i <= NF; i++) col[$i] = i; next }
         !/^#/ && $1 == row && (cfg in col) { print $(col[cfg]) }' "$1"
 }
-# audit_expected ROW CONFIG
-audit_expected() { table_cell "$AUDIT_TABLE" "$1" "$2"; }
+# audit_expected ROW CONFIG: CONFIG's cell; for NAME@SERIES, NAME's where
+# the table has no column of its own for that kernel.
+audit_expected() {
+    local v
+    v=$(table_cell "$AUDIT_TABLE" "$1" "$2")
+    [ -n "$v" ] || [[ $2 != *@* ]] || v=$(table_cell "$AUDIT_TABLE" "$1" "${2%@*}")
+    [ -z "$v" ] || echo "$v"
+}
 
 # The driver's two transfers at insmod ("transfer N (...): ... -> VERDICT",
 # vm_transfer). What each configuration must do with them is in the same
@@ -660,10 +714,43 @@ audit_ktap_observed() {
                 s/^audit \(not \)\{0,1\}ok [0-9]* pcie-testdev0: $2 # expected [a-z-]*, observed \([a-z-]*\);.*/\2/p" "$f" 2>/dev/null)
     echo "${v:-missing}"
 }
-# audit_detail CONFIG ROW: what the guest of audit-CONFIG said about ROW.
+# audit_detail CONFIG ROW: what the guest of audit-CONFIG said about ROW
+# (testdevctl audit --json's detail, as audit_observed's verdict).
 audit_detail() {
-    sed -n "s/^audit .* pcie-testdev0: $2 # [^;]*; //p" "$OUT/vm/audit-$1/results.txt" 2>/dev/null
+    sed -n 's/^json //p' "$OUT/vm/audit-$1/results.txt" 2>/dev/null |
+        jq -r --arg row "$2" 'first(.[] | select(.scenario == $row) | .detail // empty)' 2>/dev/null || true
 }
+# audit_figure CONFIG FIGURE: what the guest of audit-CONFIG measured:
+#   stale-window  how long a stale IOVA kept landing after its unmap:
+#                 "A-B ms" (a window, then blocked), "none" (refused at
+#                 once), ">N ms" (still landing when the scenario stopped)
+#   subpage-leak  bytes past a 64-byte mapping the device read ("N B")
+#   rogue-copies  the rogue device's copies before the driver stopped it,
+#                 "LANDED/FAULTED"
+# "?" if the guest did not say, "-" if the scenario did not run.
+audit_figure() {
+    local d v=""
+    case $2 in
+    stale-window)
+        d=$(audit_detail "$1" stale-iova)
+        v=$(sed -n 's/.*; window \([0-9.]*-[0-9.]*\) ms after.*/\1 ms/p
+                   s/.*; refused at once.*/none/p
+                   s/.*; still landing \([0-9]*\) ms after.*/>\1 ms/p' <<<"$d") ;;
+    subpage-leak)
+        d=$(audit_detail "$1" subpage-exposure)
+        v=$(sed -n 's/.*; \([0-9]*\) bytes past the 64-byte mapping came out.*/\1 B/p' <<<"$d")
+        [ -n "$v" ] || [ "$(audit_observed "$1" subpage-exposure)" != blocked ] || v="0 B" ;;
+    rogue-copies)
+        d=$(audit_detail "$1" rogue-before-driver)
+        v=$(sed -n 's/^\([0-9]*\) copies landed and \([0-9]*\) faulted.*/\1\/\2/p' <<<"$d")
+        [ -n "$v" ] || [ "$(audit_observed "$1" rogue-before-driver)" != skip ] || v=- ;;
+    *) die "audit_figure: no figure '$2'" ;;
+    esac
+    echo "${v:-?}"
+}
+# AUDIT_FIGURES: the figures make audit shows under its verdicts.
+# shellcheck disable=SC2034 # for the scripts that source this one
+AUDIT_FIGURES=(stale-window subpage-leak rogue-copies)
 # audit_json_observed CONFIG: "ROW OBSERVED" lines from testdevctl audit --json.
 audit_json_observed() {
     sed -n 's/^json //p' "$OUT/vm/audit-$1/results.txt" 2>/dev/null |
@@ -674,24 +761,30 @@ audit_json_observed() {
 ROGUE_COPY=",aggressive=on,srcaddr=0x0009f000,dstaddr=0x0009fb00,size=1"
 ROGUE="$ROGUE_COPY,aggression_delay_ms=100"
 
-# vm_boot_configs MODE DEVICES PROPS CONFIG...: boot guest
-# MODE-CONFIG in each configuration (vm_run_table), on the kernel it names
-# (iommu_config_settings; vm_prepare_kernels first); fails if any did.
-vm_boot_configs() {
-    local mode=$1 devices=$2 props=$3 c
-    shift 3
+# config_rows MODE DEVICES PROPS SETTINGS CONFIG...: a guest-table row
+# (vm_run_table) for guest MODE-CONFIG in each configuration, on the kernel
+# it names (iommu_config_settings; vm_prepare_kernels first).
+config_rows() {
+    local mode=$1 devices=$2 props=$3 settings=$4 c
+    shift 4
     for c in "$@"; do
-        echo "$mode-$c | $c | $mode | $devices | $props | $(iommu_config_settings "$c")"
-    done | vm_run_table
+        echo "$mode-$c | $c | $mode | $devices | $props | $settings $(iommu_config_settings "$c")"
+    done
 }
+# vm_boot_configs MODE DEVICES PROPS CONFIG...: boot those rows; fails if
+# any guest did.
+vm_boot_configs() { config_rows "$1" "$2" "$3" "" "${@:4}" | vm_run_table; }
 
-# audit_boot_all [CONFIG...]: boot those configurations (every one of the
-# table) in audit mode, each with a rogue device that the driver stops at
-# probe.
+# audit_guest_rows SETTINGS CONFIG...: the audit's guest in each
+# configuration (audit-CONFIG), with a rogue device that the driver stops
+# at probe: rows for vm_run_table, with SETTINGS (smp=2, ...).
+audit_guest_rows() { config_rows audit 1 '$ROGUE' "$1" "${@:2}"; }
+# audit_boot_all [CONFIG...]: boot the audit in those configurations
+# (every column, audit_columns).
 audit_boot_all() {
     local configs
-    if [ $# -gt 0 ]; then configs=("$@"); else read -ra configs < <(audit_configs); fi
-    vm_boot_configs audit 1 "$ROGUE" "${configs[@]}"
+    if [ $# -gt 0 ]; then configs=("$@"); else mapfile -t configs < <(audit_columns); fi
+    audit_guest_rows "" "${configs[@]}" | vm_run_table
 }
 
 # exposure_boot_all CONFIG...: boot those configurations in exposure mode,
