@@ -176,6 +176,16 @@ iommu_config_kernel() {
     fi
     [ -z "$pinned" ] || echo "$pinned"
 }
+# iommu_config_model NAME: the IOMMU device QEMU models in configuration
+# NAME (intel-iommu, amd-iommu, virtio-iommu; its -device), or none.
+iommu_config_model() {
+    local config m
+    config=$(iommu_config "$1") || return 1
+    m=$(grep -oE -- '-device [a-z0-9-]*iommu[a-z0-9-]*' <<<"${config%%|*}" | head -1 || true)
+    m=${m#-device }
+    m=${m%-pci}
+    echo "${m:-none}"
+}
 # kver_in_series KVER SERIES: whether kernel release KVER is of SERIES
 # (6.1.0-56-amd64 and 6.1.158 are 6.1; 6.12.57+deb12-amd64 is not).
 kver_in_series() {
