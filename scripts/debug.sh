@@ -69,7 +69,7 @@ debug_audit_configs() {
 }
 
 debug_checks() {
-    local out k kdir rc c f row n bad plan broken
+    local out k kdir rc c f row n bad plan broken configs
     log "building the debug kernel (cached; a cold build took 14 minutes on two cores)"
     # make check may be building it in the background: wait for it there.
     if ! out=$(flock "$CACHE/debug-kernel.lock" "$TOP/scripts/build-debug-kernel"); then
@@ -107,10 +107,11 @@ debug_checks() {
     result "debug build: the driver with tests/debug-kernel-broken.patch" "$rc" "see $broken/build.log"
 
     # tests/debug-guests.txt's guests and the audit's, one runner.
-    log "debug guests: the audit in $(debug_audit_configs | wc -w) IOMMU configurations, removal, 50 cycles, fault injection, the broken module; $VM_JOBS at a time"
-    # shellcheck disable=SC2046
-    vm_run_table "$TOP/tests/debug-guests.txt" <(audit_guest_rows "" $(debug_audit_configs)) || true
-    for c in $(debug_audit_configs); do
+    configs=$(debug_audit_configs)
+    log "debug guests: the audit in $(wc -w <<<"$configs") IOMMU configurations, removal, 50 cycles, fault injection, the broken module; $VM_JOBS at a time"
+    # shellcheck disable=SC2086
+    vm_run_table "$TOP/tests/debug-guests.txt" <(audit_guest_rows "" $configs) || true
+    for c in $configs; do
         f=$OUT/vm/audit-$c/results.txt
         debug_clean "audit-$c"
         for n in 1 2; do

@@ -707,12 +707,16 @@ transfer_expected() { audit_expected "insmod-transfer-$1" "$2"; }
 DEMO_GUESTS=(no-iommu intel-iommu)
 # shellcheck disable=SC2034 # for the scripts that source this one
 declare -A DEMO_CONFIG=([no-iommu]=none [intel-iommu]=intel)
+# audit_json CONFIG: what the guest of audit-CONFIG printed of testdevctl
+# audit --json ("json LINE" in its results): the array, one record a
+# scenario.
+audit_json() { sed -n 's/^json //p' "$OUT/vm/audit-$1/results.txt" 2>/dev/null; }
 # audit_observed CONFIG ROW: what the guest of audit-CONFIG saw, from
 # testdevctl audit --json ("json LINE"): a scenario's verdict (skip if it
 # did not run), or the domain; missing when the guest did not say.
 audit_observed() {
     local v
-    v=$(sed -n 's/^json //p' "$OUT/vm/audit-$1/results.txt" 2>/dev/null |
+    v=$(audit_json "$1" |
         jq -r --arg row "$2" 'if $row == "domain" then first(.[] | .domain)
                               else .[] | select(.scenario == $row) | .observed // "skip" end' 2>/dev/null | head -1)
     echo "${v:-missing}"
@@ -727,7 +731,7 @@ audit_ktap_observed() {
 # audit_detail CONFIG ROW: what the guest of audit-CONFIG said about ROW
 # (testdevctl audit --json's detail, as audit_observed's verdict).
 audit_detail() {
-    sed -n 's/^json //p' "$OUT/vm/audit-$1/results.txt" 2>/dev/null |
+    audit_json "$1" |
         jq -r --arg row "$2" 'first(.[] | select(.scenario == $row) | .detail // empty)' 2>/dev/null || true
 }
 # audit_figure CONFIG FIGURE: what the guest of audit-CONFIG measured:
@@ -763,7 +767,7 @@ audit_figure() {
 AUDIT_FIGURES=(stale-window subpage-leak rogue-copies)
 # audit_json_observed CONFIG: "ROW OBSERVED" lines from testdevctl audit --json.
 audit_json_observed() {
-    sed -n 's/^json //p' "$OUT/vm/audit-$1/results.txt" 2>/dev/null |
+    audit_json "$1" |
         jq -r '.[] | "\(.scenario) \(.observed // "skip")"'
 }
 # A rogue device, as in the seed README: aggressive mode from power-on,
