@@ -54,7 +54,9 @@
 #define TESTDEV_REG_SCAN_READABLE 0x98 /* R: pages the last scan could read */
 #define TESTDEV_REG_SCAN_WRITABLE 0xa0 /* R: pages the last scan could write */
 #define TESTDEV_REG_SCAN_CANARIES 0xa8 /* R: readable RAM pages holding SCAN_CANARY */
-#define TESTDEV_REG_END		0xb0
+#define TESTDEV_REG_ATS_TRANSLATIONS 0xb0 /* R: ATS translation requests sent (ats=on) */
+#define TESTDEV_REG_ATS_INVALIDATIONS 0xb8 /* R: device-IOTLB invalidations received (ats=on) */
+#define TESTDEV_REG_END		0xc0
 
 /* Bits. */
 #define TESTDEV_DOORBELL_START	0x1
@@ -110,5 +112,15 @@
 #define TESTDEV_SCAN_PAGE_SIZE		0x1000ULL
 #define TESTDEV_SCAN_MAX_PAGES		0x1000000ULL	/* 64 GiB */
 #define TESTDEV_SCAN_PAGES_PER_TURN	256ULL
+/*
+ * With ats=on the device has an ATS extended capability; once the guest
+ * enables it, copies translate each 4 KiB page through the device's own
+ * translation cache (ATS_CACHE_ENTRIES translations, asking the IOMMU on
+ * a miss) and go to the translated addresses, which the IOMMU does not
+ * check again. Device-IOTLB invalidations drop what they cover (unless
+ * x-ats-keep-invalidated=on: a rogue device keeps them, and reads
+ * through them where the IOMMU refuses a fresh translation).
+ */
+#define TESTDEV_ATS_CACHE_ENTRIES	16
 
 #endif /* TESTDEV_REGS_H */

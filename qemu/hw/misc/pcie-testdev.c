@@ -21,6 +21,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
+#include "qemu/rcu.h"
 #include "qemu/log.h"
 #include "qemu/module.h"
 #include "qemu/queue.h"
@@ -43,9 +44,36 @@ OBJECT_DECLARE_SIMPLE_TYPE(PCIeTestdevState, PCIE_TESTDEV)
 /* No copy pending, or aggressive mode off: the deadline is unset. */
 #define NO_DEADLINE INT64_MAX
 
-/* Where the PCIe capability, and AER (aer=on), go in config space. */
+/*
+ * Where the PCIe capability goes, and the extended capabilities in turn
+ * from 0x100: AER (aer=on), then ATS (ats=on).
+ */
 #define PCIE_TESTDEV_EXP_OFFSET 0x80
-#define PCIE_TESTDEV_AER_OFFSET 0x100
+#define PCIE_TESTDEV_EXT_OFFSET 0x100
+
+/* One translation of the device's ATS cache (its device-IOTLB). */
+typedef struct PCIeTestdevATCEntry {
+    bool valid;
+    /* Invalidated, kept by a rogue device (x-ats-keep-invalidated). */
+    bool stale;
+    /* Asked for a write: a read-only translation is never used for one. */
+    bool writable;
+    hwaddr iova;
+    hwaddr mask;
+    hwaddr translated;
+    /* address_space_memory, or the device's own (no IOMMU in the way). */
+    AddressSpace *target_as;
+} PCIeTestdevATCEntry;
+
+/* The device-IOTLB invalidations of one IOMMU region in the DMA path. */
+typedef struct PCIeTestdevATCNotifier {
+    IOMMUNotifier n;
+    MemoryRegion *mr;
+    /* Region offsets to bus addresses. */
+    hwaddr offset;
+    struct PCIeTestdevState *dev;
+    QLIST_ENTRY(PCIeTestdevATCNotifier) next;
+} PCIeTestdevATCNotifier;
 
 struct PCIeTestdevState {
     PCIDevice parent_obj;
@@ -97,6 +125,10 @@ struct PCIeTestdevState {
     uint64_t dma_piece;
     /* aer: an AER capability, for testing drivers' error recovery. */
     bool aer;
+    /* ats: an ATS capability and a translation cache (testdev_regs.h). */
+    bool ats;
+    /* x-ats-keep-invalidated: the cache of a rogue device. */
+    bool ats_keep_invalidated;
     /*
      * x-fail-after-copies: after this many copies the device fails, as one
      * that fell off the bus with its interrupt line stuck (see failed).
@@ -154,6 +186,21 @@ struct PCIeTestdevState {
     uint32_t scan_canary_traces;
     /* One page read for canaries: a fixed buffer, whatever max_size is. */
     uint64_t scan_buf[TESTDEV_SCAN_PAGE_SIZE / 8];
+
+    /*
+     * ATS (ats=on): the translation cache, kept only while every IOMMU
+     * region of the device's DMA path sends it invalidations (a listener
+     * on that path registers a notifier on each); one that refused
+     * (intel-iommu without device-iotlb=on) leaves ATS translating
+     * every access afresh, as untranslated requests do.
+     */
+    MemoryListener atc_listener;
+    QLIST_HEAD(, PCIeTestdevATCNotifier) atc_notifiers;
+    bool atc_refused;
+    PCIeTestdevATCEntry atc[TESTDEV_ATS_CACHE_ENTRIES];
+    unsigned atc_next;
+    uint64_t ats_translations;
+    uint64_t ats_invalidations;
 
     /* Waiting for a turn on the devices' shared timeline (see below). */
     bool queued;
@@ -404,6 +451,245 @@ static uint32_t pcie_testdev_copy_direct(AddressSpace *as, uint64_t src,
     return TESTDEV_RESULT_OK;
 }
 
+static bool pcie_testdev_ats_enabled(PCIeTestdevState *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+
+    return s->ats && !s->atc_refused &&
+           (pci_get_word(pdev->config + pdev->exp.ats_cap + PCI_ATS_CTRL) &
+            PCI_ATS_CTRL_ENABLE);
+}
+
+static void pcie_testdev_atc_flush(PCIeTestdevState *s)
+{
+    memset(s->atc, 0, sizeof(s->atc));
+}
+
+/* A cached translation of addr for the access, valid or else stale. */
+static PCIeTestdevATCEntry *pcie_testdev_atc_lookup(PCIeTestdevState *s,
+                                                    hwaddr addr, bool is_write,
+                                                    bool stale)
+{
+    unsigned i;
+
+    for (i = 0; i < TESTDEV_ATS_CACHE_ENTRIES; i++) {
+        PCIeTestdevATCEntry *e = &s->atc[i];
+
+        if (e->valid && e->stale == stale && (addr & ~e->mask) == e->iova &&
+            (e->writable || !is_write)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * The translation of the page at addr for a read or a write: from the
+ * cache, or an ATS translation request to the IOMMU (which checks it, and
+ * reports a fault as it would for the access). NULL if refused.
+ */
+static PCIeTestdevATCEntry *pcie_testdev_atc_translate(PCIeTestdevState *s,
+                                                       hwaddr addr,
+                                                       bool is_write)
+{
+    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+    PCIeTestdevATCEntry *e;
+    IOMMUTLBEntry t;
+    unsigned i;
+
+    e = pcie_testdev_atc_lookup(s, addr, is_write, false);
+    if (e) {
+        return e;
+    }
+    s->ats_translations++;
+    WITH_RCU_READ_LOCK_GUARD() {
+        t = address_space_get_iotlb_entry(as, addr, is_write,
+                                          MEMTXATTRS_UNSPECIFIED);
+    }
+    /* Translations elsewhere than RAM's or our own space: not supported. */
+    if (t.perm == IOMMU_NONE ||
+        (t.target_as != &address_space_memory && t.target_as != as)) {
+        trace_pcie_testdev_ats_translate(addr, is_write, false, 0);
+        /*
+         * Refused: a rogue device reads on with what it was told before.
+         * Not writes: those would land in pages the kernel freed and
+         * reused, which crashes a guest at random rather than showing
+         * anything.
+         */
+        e = is_write ? NULL : pcie_testdev_atc_lookup(s, addr, false, true);
+        if (e) {
+            trace_pcie_testdev_ats_stale(addr, is_write,
+                                         e->translated | (addr & e->mask));
+        }
+        return e;
+    }
+    trace_pcie_testdev_ats_translate(addr, is_write, true,
+                                     t.translated_addr | (addr & t.addr_mask));
+    /* A fresh translation replaces any stale one it covers. */
+    for (i = 0; i < TESTDEV_ATS_CACHE_ENTRIES; i++) {
+        e = &s->atc[i];
+        if (e->stale && (e->iova & ~t.addr_mask) == (addr & ~t.addr_mask)) {
+            e->valid = false;
+        }
+    }
+    e = &s->atc[s->atc_next];
+    s->atc_next = (s->atc_next + 1) % TESTDEV_ATS_CACHE_ENTRIES;
+    *e = (PCIeTestdevATCEntry) {
+        .valid = true,
+        .writable = is_write,
+        .iova = addr & ~t.addr_mask,
+        .mask = t.addr_mask,
+        .translated = t.translated_addr,
+        .target_as = t.target_as,
+    };
+    return e;
+}
+
+/* A device-IOTLB invalidation from the IOMMU. */
+static void pcie_testdev_atc_invalidate(IOMMUNotifier *n, IOMMUTLBEntry *iotlb)
+{
+    PCIeTestdevATCNotifier *an = container_of(n, PCIeTestdevATCNotifier, n);
+    PCIeTestdevState *s = an->dev;
+    hwaddr first = iotlb->iova + an->offset;
+    hwaddr last = first + iotlb->addr_mask;
+    unsigned i, dropped = 0;
+
+    s->ats_invalidations++;
+    for (i = 0; i < TESTDEV_ATS_CACHE_ENTRIES; i++) {
+        PCIeTestdevATCEntry *e = &s->atc[i];
+
+        if (e->valid && !e->stale && e->iova <= last &&
+            first <= e->iova + e->mask) {
+            /* Either way it is no longer used while a fresh one is had. */
+            e->valid = s->ats_keep_invalidated;
+            e->stale = true;
+            dropped++;
+        }
+    }
+    trace_pcie_testdev_ats_invalidate(first, iotlb->addr_mask + 1, dropped,
+                                      s->ats_keep_invalidated);
+}
+
+static void pcie_testdev_atc_region_add(MemoryListener *listener,
+                                        MemoryRegionSection *section)
+{
+    PCIeTestdevState *s = container_of(listener, PCIeTestdevState,
+                                       atc_listener);
+    PCIeTestdevATCNotifier *an;
+    Error *err = NULL;
+    Int128 end;
+
+    if (!memory_region_is_iommu(section->mr)) {
+        return;
+    }
+    an = g_new0(PCIeTestdevATCNotifier, 1);
+    end = int128_sub(int128_add(int128_make64(section->offset_within_region),
+                                section->size), int128_one());
+    iommu_notifier_init(&an->n, pcie_testdev_atc_invalidate,
+                        IOMMU_NOTIFIER_DEVIOTLB_UNMAP,
+                        section->offset_within_region, int128_get64(end),
+                        memory_region_iommu_attrs_to_index(
+                            IOMMU_MEMORY_REGION(section->mr),
+                            MEMTXATTRS_UNSPECIFIED));
+    an->mr = section->mr;
+    an->offset = section->offset_within_address_space -
+                 section->offset_within_region;
+    an->dev = s;
+    if (memory_region_register_iommu_notifier(section->mr, &an->n, &err)) {
+        /* Nothing would tell a cache that a translation is gone. */
+        warn_reportf_err(err, "%s: ATS translates every access afresh: ",
+                         TYPE_PCIE_TESTDEV);
+        s->atc_refused = true;
+        g_free(an);
+        return;
+    }
+    QLIST_INSERT_HEAD(&s->atc_notifiers, an, next);
+}
+
+static void pcie_testdev_atc_region_del(MemoryListener *listener,
+                                        MemoryRegionSection *section)
+{
+    PCIeTestdevState *s = container_of(listener, PCIeTestdevState,
+                                       atc_listener);
+    PCIeTestdevATCNotifier *an, *tmp;
+
+    QLIST_FOREACH_SAFE(an, &s->atc_notifiers, next, tmp) {
+        if (an->mr == section->mr &&
+            an->n.start == section->offset_within_region) {
+            memory_region_unregister_iommu_notifier(an->mr, &an->n);
+            QLIST_REMOVE(an, next);
+            g_free(an);
+        }
+    }
+    /* The path changed (the IOMMU turned on or off): nothing cached holds. */
+    pcie_testdev_atc_flush(s);
+}
+
+/*
+ * A copy as a device with ATS enabled makes it: every page of both ranges
+ * is translated first (a refusal faults the copy, nothing written), then
+ * each piece goes to its translated addresses, which no IOMMU checks again
+ * (PCIe's translated requests), through the same RAM-only direct copy.
+ * Pieces never cross a page; a copy running backwards takes them from the
+ * end. A translation the copy's own bytes changed ends it part-way.
+ */
+static uint32_t pcie_testdev_copy_ats(PCIeTestdevState *s, uint64_t src,
+                                      uint64_t dst, uint64_t size)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    bool backward = dst > src && dst - src < size;
+    uint64_t done, off, n, end;
+    int pass;
+
+    /* Translated or not, a request needs bus mastering. */
+    if (!(pci_get_word(pdev->config + PCI_COMMAND) & PCI_COMMAND_MASTER)) {
+        return TESTDEV_RESULT_SRC_FAULT;
+    }
+    for (pass = 0; pass < 2; pass++) {
+        for (done = 0; done < size; done += n) {
+            PCIeTestdevATCEntry *e, se, de;
+            uint32_t r;
+
+            if (backward) {
+                end = size - done;
+                n = MIN(end, MIN((src + end - 1) % PCIE_TESTDEV_PIECE,
+                                 (dst + end - 1) % PCIE_TESTDEV_PIECE) + 1);
+                off = end - n;
+            } else {
+                off = done;
+                n = MIN(size - done,
+                        PCIE_TESTDEV_PIECE -
+                        MAX((src + off) % PCIE_TESTDEV_PIECE,
+                            (dst + off) % PCIE_TESTDEV_PIECE));
+            }
+            /* Copies: the destination's may replace the source's. */
+            e = pcie_testdev_atc_translate(s, src + off, false);
+            if (!e) {
+                return done && pass ? TESTDEV_RESULT_DST_PARTIAL
+                                    : TESTDEV_RESULT_SRC_FAULT;
+            }
+            se = *e;
+            e = pcie_testdev_atc_translate(s, dst + off, true);
+            if (!e || e->target_as != se.target_as) {
+                return done && pass ? TESTDEV_RESULT_DST_PARTIAL
+                                    : TESTDEV_RESULT_DST_FAULT;
+            }
+            de = *e;
+            if (!pass) {
+                continue;
+            }
+            se.translated += (src + off) & se.mask;
+            de.translated += (dst + off) & de.mask;
+            r = pcie_testdev_copy_direct(se.target_as, se.translated,
+                                         de.translated, n, PCIE_TESTDEV_PIECE);
+            if (r != TESTDEV_RESULT_OK) {
+                return done ? TESTDEV_RESULT_DST_PARTIAL : r;
+            }
+        }
+    }
+    return TESTDEV_RESULT_OK;
+}
+
 /*
  * A copy of a valid size within the bus address space: between RAM,
  * directly; else, where it is short enough, through the bounce buffer.
@@ -414,10 +700,17 @@ static uint32_t pcie_testdev_copy_checked(PCIeTestdevState *s,
 {
     PCIDevice *pdev = PCI_DEVICE(s);
     AddressSpace *as = pci_get_address_space(pdev);
-    bool src_ram = pcie_testdev_is_ram(s, src, size, false);
-    bool both_ram = src_ram && pcie_testdev_is_ram(s, dst, size, true);
+    bool src_ram, both_ram;
     uint32_t result;
 
+    if (pcie_testdev_ats_enabled(s)) {
+        s->in_dma = true;
+        result = pcie_testdev_copy_ats(s, src, dst, size);
+        s->in_dma = false;
+        return result;
+    }
+    src_ram = pcie_testdev_is_ram(s, src, size, false);
+    both_ram = src_ram && pcie_testdev_is_ram(s, dst, size, true);
     if (both_ram) {
         s->in_dma = true;
         result = pcie_testdev_copy_direct(as, src, dst, size,
@@ -975,6 +1268,10 @@ static uint64_t pcie_testdev_reg_read(PCIeTestdevState *s, hwaddr reg)
         return s->scan_writable;
     case TESTDEV_REG_SCAN_CANARIES:
         return s->scan_canaries;
+    case TESTDEV_REG_ATS_TRANSLATIONS:
+        return s->ats_translations;
+    case TESTDEV_REG_ATS_INVALIDATIONS:
+        return s->ats_invalidations;
     default:
         return 0;
     }
@@ -1170,6 +1467,8 @@ static void pcie_testdev_reset_hold(Object *obj, ResetType type)
     s->scan_start = s->scan_pages = s->scan_canary = 0;
     s->scan_seq = s->scan_readable = s->scan_writable = 0;
     s->scan_canaries = 0;
+    s->ats_translations = s->ats_invalidations = 0;
+    pcie_testdev_atc_flush(s);
     pcie_testdev_dequeue(s);
     pcie_testdev_set_aggressive(s, s->prop_aggressive);
 }
@@ -1177,9 +1476,18 @@ static void pcie_testdev_reset_hold(Object *obj, ResetType type)
 static void pcie_testdev_write_config(PCIDevice *pdev, uint32_t addr,
                                       uint32_t val, int len)
 {
+    PCIeTestdevState *s = PCIE_TESTDEV(pdev);
+    uint16_t ats_ctrl = s->ats ? pci_get_word(pdev->config + pdev->exp.ats_cap +
+                                              PCI_ATS_CTRL) : 0;
+
     pci_default_write_config(pdev, addr, val, len);
     /* Turning MSI on or off moves a pending interrupt between MSI and INTx. */
-    pcie_testdev_update_intx(PCIE_TESTDEV(pdev));
+    pcie_testdev_update_intx(s);
+    /* ATS turned on or off, or its page size changed: start afresh. */
+    if (s->ats && ats_ctrl != pci_get_word(pdev->config + pdev->exp.ats_cap +
+                                           PCI_ATS_CTRL)) {
+        pcie_testdev_atc_flush(s);
+    }
     pcie_cap_flr_write_config(pdev, addr, val, len);
 }
 
@@ -1214,9 +1522,21 @@ static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
-    if (s->aer && pcie_aer_init(pdev, PCI_ERR_VER, PCIE_TESTDEV_AER_OFFSET,
+    if (s->aer && pcie_aer_init(pdev, PCI_ERR_VER, PCIE_TESTDEV_EXT_OFFSET,
                                 PCI_ERR_SIZEOF, errp) < 0) {
         return;
+    }
+    if (s->ats) {
+        pcie_ats_init(pdev, PCIE_TESTDEV_EXT_OFFSET +
+                      (s->aer ? PCI_ERR_SIZEOF : 0), true);
+        s->atc_listener = (MemoryListener) {
+            .name = "pcie-testdev-atc",
+            .region_add = pcie_testdev_atc_region_add,
+            .region_del = pcie_testdev_atc_region_del,
+        };
+        s->atc_refused = false;
+        memory_listener_register(&s->atc_listener,
+                                 pci_device_iommu_address_space(pdev));
     }
 
     memory_region_init_io(&s->mmio, OBJECT(s), &pcie_testdev_mmio_ops, s,
@@ -1243,6 +1563,9 @@ static void pcie_testdev_exit(PCIDevice *pdev)
     msi_uninit(pdev);
     if (s->aer) {
         pcie_aer_exit(pdev);
+    }
+    if (s->ats) {
+        memory_listener_unregister(&s->atc_listener);
     }
     pcie_cap_exit(pdev);
 }
@@ -1358,6 +1681,8 @@ static int pcie_testdev_post_load(void *opaque, int version_id)
                                qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
     pcie_testdev_update_intx(s);
     pcie_testdev_rearm(s);
+    /* The translation cache is not migrated: it asks the IOMMU afresh. */
+    pcie_testdev_atc_flush(s);
     return 0;
 }
 
@@ -1412,6 +1737,26 @@ static const VMStateDescription vmstate_pcie_testdev_scan = {
     },
 };
 
+/* With ats=on, always: the counters are registers. */
+static bool pcie_testdev_ats_needed(void *opaque)
+{
+    PCIeTestdevState *s = opaque;
+
+    return s->ats;
+}
+
+static const VMStateDescription vmstate_pcie_testdev_ats = {
+    .name = TYPE_PCIE_TESTDEV "/ats",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = pcie_testdev_ats_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(ats_translations, PCIeTestdevState),
+        VMSTATE_UINT64(ats_invalidations, PCIeTestdevState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_pcie_testdev = {
     .name = TYPE_PCIE_TESTDEV,
     .version_id = 1,
@@ -1441,6 +1786,7 @@ static const VMStateDescription vmstate_pcie_testdev = {
     .subsections = (const VMStateDescription * const []) {
         &vmstate_pcie_testdev_failed,
         &vmstate_pcie_testdev_scan,
+        &vmstate_pcie_testdev_ats,
         NULL
     },
 };
@@ -1458,6 +1804,9 @@ static const Property pcie_testdev_properties[] = {
                      TESTDEV_MAX_SIZE_DEFAULT),
     DEFINE_PROP_BOOL("x-original", PCIeTestdevState, original, false),
     DEFINE_PROP_BOOL("aer", PCIeTestdevState, aer, false),
+    DEFINE_PROP_BOOL("ats", PCIeTestdevState, ats, false),
+    DEFINE_PROP_BOOL("x-ats-keep-invalidated", PCIeTestdevState,
+                     ats_keep_invalidated, false),
     DEFINE_PROP_UINT64("x-fail-after-copies", PCIeTestdevState,
                        fail_after_copies, 0),
     DEFINE_PROP_SIZE("x-dma-piece", PCIeTestdevState, dma_piece, 0),
@@ -1501,6 +1850,13 @@ static void pcie_testdev_class_init(ObjectClass *klass, const void *data)
         "later registers, no interrupt");
     object_class_property_set_description(klass, "aer",
         "an AER capability, for injecting PCIe errors");
+    object_class_property_set_description(klass, "ats",
+        "an ATS capability: once the guest enables it, copies translate "
+        "through the device's own cache, which device-IOTLB invalidations "
+        "empty");
+    object_class_property_set_description(klass, "x-ats-keep-invalidated",
+        "with ats=on, keep the translations the IOMMU invalidated and use "
+        "them where it refuses a fresh one, as a rogue device may");
     object_class_property_set_description(klass, "x-dma-piece",
         "the most a copy between RAM moves at once, as an IOMMU's pages "
         "would split it (0: no limit)");

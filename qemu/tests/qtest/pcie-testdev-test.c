@@ -1516,13 +1516,20 @@ static void test_copy_direct(void)
 
 static void testdev_add(Testdev *peer, Testdev *t, int devfn);
 
-static void iommu_start(Testdev *t, Testdev *peer)
+/*
+ * An intel-iommu (with iommu_props) that maps IOMMU_PAGES pages at IOVA 0
+ * to IOMMU_SRC and as many at IOMMU_DST_IOVA to IOMMU_DST for the device
+ * (with dev_props), and a peer device.
+ */
+static void iommu_startf(Testdev *t, Testdev *peer, const char *iommu_props,
+                         const char *dev_props)
 {
     int i;
 
-    t->qts = qtest_initf(MACHINE "-m 256 -device intel-iommu "
-                         "-device pcie-testdev,addr=04.0,max_transfer_size=16M "
-                         "-device pcie-testdev,addr=05.0");
+    t->qts = qtest_initf(MACHINE "-m 256 -device intel-iommu%s "
+                         "-device pcie-testdev,addr=04.0,max_transfer_size=16M%s "
+                         "-device pcie-testdev,addr=05.0",
+                         iommu_props, dev_props);
     t->bus = qpci_new_pc(t->qts, NULL);
     t->dev = qpci_device_find(t->bus, DEVFN);
     g_assert(t->dev);
@@ -1545,6 +1552,11 @@ static void iommu_start(Testdev *t, Testdev *peer)
     qtest_writel(t->qts, VTD_BASE + 0x18, 1u << 31);        /* GCMD.TE */
     g_assert_cmphex(qtest_readl(t->qts, VTD_BASE + 0x1c) & (3u << 30), ==,
                     3u << 30);
+}
+
+static void iommu_start(Testdev *t, Testdev *peer)
+{
+    iommu_startf(t, peer, "", "");
 }
 
 /*
@@ -2235,6 +2247,106 @@ static void test_aer(void)
     testdev_stop(&t);
     testdev_start(&t, false, ",aer=on");
     g_assert_cmphex(PCI_EXT_CAP_ID(first_ext_cap(&t)), ==, PCI_EXT_CAP_ID_ERR);
+    testdev_stop(&t);
+}
+
+#define IOMMU_QUEUE     0x120000ULL     /* the invalidation queue (IQA) */
+
+/* Turn the device's ATS on (ats=on puts its capability at 0x100). */
+static void ats_enable(Testdev *t)
+{
+    g_assert_cmphex(PCI_EXT_CAP_ID(first_ext_cap(t)), ==, PCI_EXT_CAP_ID_ATS);
+    qtest_writew(t->qts, 0xb0000000ULL + (DEVFN << 12) + PCI_CFG_SPACE_SIZE +
+                 PCI_ATS_CTRL, PCI_ATS_CTRL_ENABLE);
+}
+
+/*
+ * An unmap's invalidations, as a guest's IOMMU driver sends them through
+ * intel-iommu's invalidation queue (its tail at *tail): the IOMMU's IOTLB
+ * (all of it), then the device's, for the 4 KiB at iova.
+ */
+static void iommu_invalidate(Testdev *t, uint64_t iova, uint32_t *tail)
+{
+    qtest_writeq(t->qts, IOMMU_QUEUE + *tail, 0x2 | 1 << 4);  /* global */
+    qtest_writeq(t->qts, IOMMU_QUEUE + *tail + 8, 0);
+    qtest_writeq(t->qts, IOMMU_QUEUE + *tail + 16,
+                 0x3 | (uint64_t)DEVFN << 32);                 /* device */
+    qtest_writeq(t->qts, IOMMU_QUEUE + *tail + 24, iova);
+    *tail += 32;
+    qtest_writeq(t->qts, VTD_BASE + 0x88, *tail);           /* IQT */
+}
+
+/*
+ * ats=on behind intel-iommu,device-iotlb=on: once the guest turns ATS on,
+ * copies translate through the device's cache, so a page unmapped from
+ * the IOMMU's tables still lands until the IOMMU invalidates the device's
+ * translation; then the copy faults. A rogue device (keep_invalidated)
+ * reads on through the invalidated translation.
+ */
+static void test_ats(const void *data)
+{
+    bool keep_invalidated = GPOINTER_TO_INT(data);
+    Testdev t, peer;
+    uint32_t tail = 0;
+
+    iommu_startf(&t, &peer, ",device-iotlb=on",
+                 keep_invalidated ? ",ats=on,x-ats-keep-invalidated=on"
+                                  : ",ats=on");
+    qtest_writeq(t.qts, VTD_BASE + 0x90, IOMMU_QUEUE);        /* IQA */
+    qtest_writel(t.qts, VTD_BASE + 0x18, 1u << 31 | 1u << 26); /* TE, QIE */
+    fill(&t, IOMMU_SRC, 0x41, 2 * 4096);
+    fill(&t, IOMMU_DST, 0xc3, 2 * 4096);
+
+    /* ATS off: untranslated requests, no cache. */
+    g_assert_cmpuint(copy(&t, 0, IOMMU_DST_IOVA, 64), ==, TESTDEV_RESULT_OK);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_TRANSLATIONS), ==, 0);
+
+    ats_enable(&t);
+    g_assert_cmpuint(copy(&t, 0, IOMMU_DST_IOVA, 4096), ==, TESTDEV_RESULT_OK);
+    assert_filled(&t, IOMMU_DST, 0x41, 4096);
+    /* The source's and the destination's page, one request each. */
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_TRANSLATIONS), ==, 2);
+
+    /* Unmapped in the tables only: the cached translation still serves. */
+    qtest_writeq(t.qts, IOMMU_L1(0), 0);
+    fill(&t, IOMMU_DST, 0xc3, 4096);
+    g_assert_cmpuint(copy(&t, 0, IOMMU_DST_IOVA, 4096), ==, TESTDEV_RESULT_OK);
+    assert_filled(&t, IOMMU_DST, 0x41, 4096);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_TRANSLATIONS), ==, 2);
+
+    /* The invalidation: the next copy asks again, and the IOMMU refuses. */
+    iommu_invalidate(&t, 0, &tail);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_INVALIDATIONS), ==, 1);
+    fill(&t, IOMMU_DST, 0xc3, 4096);
+    if (keep_invalidated) {
+        g_assert_cmpuint(copy(&t, 0, IOMMU_DST_IOVA, 4096), ==,
+                         TESTDEV_RESULT_OK);
+        assert_filled(&t, IOMMU_DST, 0x41, 4096);
+    } else {
+        g_assert_cmpuint(copy(&t, 0, IOMMU_DST_IOVA, 4096), ==,
+                         TESTDEV_RESULT_SRC_FAULT);
+        assert_filled(&t, IOMMU_DST, 0xc3, 4096);
+    }
+    /* Refused: the rogue device asked in both the check and the copy. */
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_TRANSLATIONS), ==,
+                     keep_invalidated ? 4 : 3);
+
+    /* Never written through: the destination's page, unmapped too. */
+    qtest_writeq(t.qts, IOMMU_L1(2), 0);
+    iommu_invalidate(&t, IOMMU_DST_IOVA, &tail);
+    g_assert_cmpuint(copy(&t, 4096, IOMMU_DST_IOVA, 64), ==,
+                     TESTDEV_RESULT_DST_FAULT);
+
+    /* Bus mastering off: nothing, cached or not. */
+    qpci_config_writew(t.dev, PCI_COMMAND, PCI_COMMAND_MEMORY);
+    g_assert_cmpuint(copy(&t, 4096, IOMMU_DST_IOVA + 4096, 64), ==,
+                     TESTDEV_RESULT_SRC_FAULT);
+
+    /* A reset clears the counters (and the cache). */
+    qtest_system_reset(t.qts);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_TRANSLATIONS), ==, 0);
+    g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_INVALIDATIONS), ==, 0);
+    g_free(peer.dev);
     testdev_stop(&t);
 }
 
@@ -3010,6 +3122,9 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/fail-after-copies",
                    test_fail_after_copies);
     qtest_add_func("/pcie-testdev/aer", test_aer);
+    qtest_add_data_func("/pcie-testdev/ats", GINT_TO_POINTER(false), test_ats);
+    qtest_add_data_func("/pcie-testdev/ats/keep-invalidated",
+                        GINT_TO_POINTER(true), test_ats);
     qtest_add_func("/pcie-testdev/two-devices/unplug-by-peer-dma",
                    test_unplug_by_peer_dma);
     qtest_add_func("/pcie-testdev/migration-bad-state",
