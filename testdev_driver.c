@@ -616,6 +616,8 @@ static int testdev_ioc_info(struct testdev *td, struct testdev_info *info)
 		return -ENODEV;
 	info->faults = testdev_rd(td, TESTDEV_REG_FAULTS);
 	info->irq = td->irq;
+	info->ats_translations = testdev_rd(td, TESTDEV_REG_ATS_TRANSLATIONS);
+	info->ats_invalidations = testdev_rd(td, TESTDEV_REG_ATS_INVALIDATIONS);
 	return 0;
 }
 

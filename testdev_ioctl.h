@@ -20,9 +20,10 @@
  * (TESTDEV_ADDR_RAW, TESTDEV_ADDR_PHYS, a stale handle, a source past a
  * partial mapping) takes CAP_SYS_RAWIO and no lockdown (-EPERM), BUF_ALLOC
  * returns phys 0 without it, and a destination past a partial mapping gets
- * -EINVAL. 4 added TESTDEV_IOC_SCAN, 5 TESTDEV_IOC_STREAM_COPY.
+ * -EINVAL. 4 added TESTDEV_IOC_SCAN, 5 TESTDEV_IOC_STREAM_COPY, 6 the
+ * ATS counters to TESTDEV_IOC_INFO.
  */
-#define TESTDEV_IOCTL_VERSION	5
+#define TESTDEV_IOCTL_VERSION	6
 #define TESTDEV_IOC_MAGIC	0xb7
 
 /* Buffers an open file may hold at once. */
@@ -51,6 +52,8 @@ struct testdev_info {
 	__u64 faults;		/* out: the device's FAULTS */
 	__u32 irq;		/* out: 1 when copies complete by interrupt */
 	__u32 reserved;
+	__u64 ats_translations;	/* out: ATS_TRANSLATIONS (0 without ats=on) */
+	__u64 ats_invalidations; /* out: ATS_INVALIDATIONS */
 };
 
 struct testdev_buf_alloc {

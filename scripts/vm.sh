@@ -165,7 +165,8 @@ iommu_config_kernel() {
     for kv in ${config//|/ }; do
         case $kv in
         kernel=[0-9]*.[0-9]*) pinned=${kv#kernel=} ;;
-        *) die "IOMMU configuration ${1%@*}: unknown setting '$kv' (there is kernel=SERIES, such as kernel=6.12)" ;;
+        device=?*) ;;
+        *) die "IOMMU configuration ${1%@*}: unknown setting '$kv' (there are kernel=SERIES, such as kernel=6.12, and device=PROPERTIES)" ;;
         esac
     done
     if [[ $1 == *@* ]]; then
@@ -175,6 +176,16 @@ iommu_config_kernel() {
         pinned=${1##*@}
     fi
     [ -z "$pinned" ] || echo "$pinned"
+}
+# iommu_config_device NAME: the pcie-testdev properties configuration
+# NAME adds to every device (device=ats=on,...), or nothing.
+iommu_config_device() {
+    local config kv
+    config=$(iommu_config "$1") || return 1
+    config=$(cut -s -d'|' -f3- <<<"$config")
+    for kv in ${config//|/ }; do
+        [[ $kv != device=* ]] || echo "${kv#device=}"
+    done
 }
 # iommu_config_model NAME: the IOMMU device QEMU models in configuration
 # NAME (intel-iommu, amd-iommu, virtio-iommu; its -device), or none.
@@ -258,7 +269,7 @@ vm_outcome() {
 vm_args() {
     local name=$1 iommu=$2 mode=$3 devices=$4 props=$5 idle=${6:-3}
     local dir=$OUT/vm/$name args=() append i slots config qopts kopts missing machine=q35 trace=trace.log
-    local extra VM_IOMMU_MODULES='' env=${guest_env:-$OUT/env}
+    local extra dprops VM_IOMMU_MODULES='' env=${guest_env:-$OUT/env}
     read -ra slots <<<"${VM_SLOTS:-}"
     read -ra extra <<<"${VM_QEMU_OPTS:-}"
     if [ ! -f "$env" ]; then
@@ -303,6 +314,7 @@ vm_args() {
     read -ra qopts <<<"${config%%|*}"
     kopts=$(cut -d'|' -f2 <<<"$config" | xargs)
     iommu_config_kernel "$iommu" >/dev/null
+    dprops=$(iommu_config_device "$iommu")
     # The kernel must have the driver of the IOMMU the configuration adds,
     # unless the configuration's name says it shows what happens without
     # one (NAME-nodriver).
@@ -332,7 +344,7 @@ vm_args() {
     append+="${kopts:+ $kopts}"
     for ((i = 0; i < devices; i++)); do
         args+=(-device "ioh3420,id=root_port$i,bus=pcie.0,addr=$(printf %x "${slots[i]:-$((7 + i))}").0,chassis=$((i + 1))"
-               -device "pcie-testdev,bus=root_port$i,id=testdev$i$props")
+               -device "pcie-testdev,bus=root_port$i,id=testdev$i$props${dprops:+,$dprops}")
     done
     VM_ARGS=("${args[@]}" -append "$append")
 }
@@ -741,6 +753,9 @@ audit_detail() {
 #   subpage-leak  bytes past a 64-byte mapping the device read ("N B")
 #   rogue-copies  the rogue device's copies before the driver stopped it,
 #                 "LANDED/FAULTED"
+#   ats-invalidations  the device-IOTLB invalidations the device received
+#                 in the stale-iova scenario (the unmap's), "-" where the
+#                 guest did not enable the device's ATS (ats=on)
 # "?" if the guest did not say, "-" if the scenario did not run.
 audit_figure() {
     local d v=""
@@ -758,13 +773,17 @@ audit_figure() {
         d=$(audit_detail "$1" rogue-before-driver)
         v=$(sed -n 's/^\([0-9]*\) copies landed and \([0-9]*\) faulted.*/\1\/\2/p' <<<"$d")
         [ -n "$v" ] || [ "$(audit_observed "$1" rogue-before-driver)" != skip ] || v=- ;;
+    ats-invalidations)
+        d=$(audit_detail "$1" stale-iova)
+        v=$(sed -n 's/.*; ATS: [0-9]* translation requests, \([0-9]*\) device-IOTLB invalidations.*/\1/p' <<<"$d")
+        [ -n "$v" ] || [ -z "$d" ] || v=- ;;
     *) die "audit_figure: no figure '$2'" ;;
     esac
     echo "${v:-?}"
 }
 # AUDIT_FIGURES: the figures make audit shows under its verdicts.
 # shellcheck disable=SC2034 # for the scripts that source this one
-AUDIT_FIGURES=(stale-window subpage-leak rogue-copies)
+AUDIT_FIGURES=(stale-window subpage-leak rogue-copies ats-invalidations)
 # audit_json_observed CONFIG: "ROW OBSERVED" lines from testdevctl audit --json.
 audit_json_observed() {
     audit_json "$1" |

@@ -534,6 +534,55 @@ static void report(enum format fmt, int test, const char *dev,
 	}
 }
 
+/* The device's ATS (ats=on): whether the kernel enabled it, its counters. */
+struct ats_state {
+	bool present, enabled;
+	uint64_t translations, invalidations;
+};
+
+static void ats_read(const char *dev, int fd, struct ats_state *a)
+{
+	char bdf[64], path[320];
+	uint8_t cfg[PCI_CFG_SPACE_EXP_SIZE];
+	unsigned int pos = PCI_CFG_SPACE_SIZE, hops = 0;
+	struct testdev_info inf;
+	ssize_t n = 0;
+	int cfd, ret;
+
+	memset(a, 0, sizeof(*a));
+	dev_bdf(dev, bdf, sizeof(bdf));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	cfd = open(path, O_RDONLY);
+	if (cfd >= 0) {
+		n = pread(cfd, cfg, sizeof(cfg), 0);
+		close(cfd);
+	}
+	/* The extended capabilities' list, from 0x100 (root reads it all). */
+	while (n == sizeof(cfg) && pos >= PCI_CFG_SPACE_SIZE &&
+	       pos + 8 <= sizeof(cfg) && hops++ < 64) {
+		uint32_t hdr = cfg[pos] | cfg[pos + 1] << 8 |
+			       cfg[pos + 2] << 16 | (uint32_t)cfg[pos + 3] << 24;
+
+		if (PCI_EXT_CAP_ID(hdr) == PCI_EXT_CAP_ID_ATS) {
+			a->present = true;
+			a->enabled = cfg[pos + PCI_ATS_CTRL + 1] << 8 &
+				     PCI_ATS_CTRL_ENABLE;
+			break;
+		}
+		pos = PCI_EXT_CAP_NEXT(hdr);
+	}
+	ret = dev_info(fd, &inf);
+	if (ret)
+		die("%s: %s", dev, strerror(-ret));
+	a->translations = inf.ats_translations;
+	a->invalidations = inf.ats_invalidations;
+}
+
+static const char *ats_name(const struct ats_state *a)
+{
+	return !a->present ? "none" : a->enabled ? "enabled" : "off";
+}
+
 /* config: the configuration's name, a column of the table, or NULL. */
 static int audit(enum format fmt, const char *config)
 {
@@ -550,20 +599,22 @@ static int audit(enum format fmt, const char *config)
 		printf("[");
 	for (k = 0; k < ndev; k++) {
 		struct iommu_cfg cfg;
+		struct ats_state ats;
 		int fd = open_dev(names[k]), col;
 		const char *how;
 
 		detect_iommu(names[k], &cfg);
+		ats_read(names[k], fd, &ats);
 		col = audit_column(config, &cfg, &how);
 		if (fmt == TABLE)
-			printf("%s: IOMMU %s, domain %s, kernel options %s; expected: column %s (%s)\n%-26s %-9s %-12s %s\n",
+			printf("%s: IOMMU %s, domain %s, kernel options %s, ATS %s; expected: column %s (%s)\n%-26s %-9s %-12s %s\n",
 			       names[k], cfg.vendor, cfg.domain, cfg.cmdline,
-			       audit_columns[col], how,
+			       ats_name(&ats), audit_columns[col], how,
 			       "scenario", "expected", "observed", "verdict");
 		if (fmt == KTAP)
-			printf("# %s: IOMMU %s, domain %s, kernel options %s; expected: column %s (%s)\n",
+			printf("# %s: IOMMU %s, domain %s, kernel options %s, ATS %s; expected: column %s (%s)\n",
 			       names[k], cfg.vendor, cfg.domain, cfg.cmdline,
-			       audit_columns[col], how);
+			       ats_name(&ats), audit_columns[col], how);
 		for (i = 0; i < count; i++) {
 			const struct scenario *s = &scenarios[i];
 			enum testdev_verdict want = s->expected[col];
@@ -571,6 +622,16 @@ static int audit(enum format fmt, const char *config)
 			int pass;
 
 			s->run(fd, &o);
+			if (ats.enabled && !o.skip) {
+				struct ats_state after;
+
+				/* What the IOMMU did with the device's cache. */
+				ats_read(names[k], fd, &after);
+				append_detail(&o, "; ATS: %llu translation requests, %llu device-IOTLB invalidations",
+					      (unsigned long long)(after.translations - ats.translations),
+					      (unsigned long long)(after.invalidations - ats.invalidations));
+				ats = after;
+			}
 			test++;
 			skipped += !!o.skip;
 			pass = o.skip || o.observed == want;
