@@ -56,7 +56,11 @@ typedef struct PCIeTestdevATCEntry {
     bool valid;
     /* Invalidated, kept by a rogue device (x-ats-keep-invalidated). */
     bool stale;
-    /* Asked for a write: a read-only translation is never used for one. */
+    /*
+     * What it was asked for and granted: the IOMMU answers one access at
+     * a time (address_space_get_iotlb_entry() reports no permissions).
+     */
+    bool readable;
     bool writable;
     hwaddr iova;
     hwaddr mask;
@@ -65,10 +69,16 @@ typedef struct PCIeTestdevATCEntry {
     AddressSpace *target_as;
 } PCIeTestdevATCEntry;
 
-/* The device-IOTLB invalidations of one IOMMU region in the DMA path. */
+/*
+ * The device-IOTLB invalidations of one IOMMU region in the DMA path: one
+ * notifier for the whole region, however many sections of it the path
+ * shows (intel-iommu's is split around the interrupt window), so that each
+ * invalidation counts once.
+ */
 typedef struct PCIeTestdevATCNotifier {
     IOMMUNotifier n;
     MemoryRegion *mr;
+    unsigned sections;
     /* Region offsets to bus addresses. */
     hwaddr offset;
     struct PCIeTestdevState *dev;
@@ -476,7 +486,7 @@ static PCIeTestdevATCEntry *pcie_testdev_atc_lookup(PCIeTestdevState *s,
         PCIeTestdevATCEntry *e = &s->atc[i];
 
         if (e->valid && e->stale == stale && (addr & ~e->mask) == e->iova &&
-            (e->writable || !is_write)) {
+            (is_write ? e->writable : e->readable)) {
             return e;
         }
     }
@@ -536,6 +546,7 @@ static PCIeTestdevATCEntry *pcie_testdev_atc_translate(PCIeTestdevState *s,
     s->atc_next = (s->atc_next + 1) % TESTDEV_ATS_CACHE_ENTRIES;
     *e = (PCIeTestdevATCEntry) {
         .valid = true,
+        .readable = !is_write,
         .writable = is_write,
         .iova = addr & ~t.addr_mask,
         .mask = t.addr_mask,
@@ -577,21 +588,24 @@ static void pcie_testdev_atc_region_add(MemoryListener *listener,
                                        atc_listener);
     PCIeTestdevATCNotifier *an;
     Error *err = NULL;
-    Int128 end;
 
-    if (!memory_region_is_iommu(section->mr)) {
+    if (!memory_region_is_iommu(section->mr) || s->atc_refused) {
         return;
     }
+    QLIST_FOREACH(an, &s->atc_notifiers, next) {
+        if (an->mr == section->mr) {
+            an->sections++;
+            return;
+        }
+    }
     an = g_new0(PCIeTestdevATCNotifier, 1);
-    end = int128_sub(int128_add(int128_make64(section->offset_within_region),
-                                section->size), int128_one());
     iommu_notifier_init(&an->n, pcie_testdev_atc_invalidate,
-                        IOMMU_NOTIFIER_DEVIOTLB_UNMAP,
-                        section->offset_within_region, int128_get64(end),
+                        IOMMU_NOTIFIER_DEVIOTLB_UNMAP, 0, HWADDR_MAX,
                         memory_region_iommu_attrs_to_index(
                             IOMMU_MEMORY_REGION(section->mr),
                             MEMTXATTRS_UNSPECIFIED));
     an->mr = section->mr;
+    an->sections = 1;
     an->offset = section->offset_within_address_space -
                  section->offset_within_region;
     an->dev = s;
@@ -614,14 +628,16 @@ static void pcie_testdev_atc_region_del(MemoryListener *listener,
     PCIeTestdevATCNotifier *an, *tmp;
 
     QLIST_FOREACH_SAFE(an, &s->atc_notifiers, next, tmp) {
-        if (an->mr == section->mr &&
-            an->n.start == section->offset_within_region) {
+        if (an->mr == section->mr && !--an->sections) {
             memory_region_unregister_iommu_notifier(an->mr, &an->n);
             QLIST_REMOVE(an, next);
             g_free(an);
         }
     }
-    /* The path changed (the IOMMU turned on or off): nothing cached holds. */
+    /*
+     * The path changed (the IOMMU turned on or off, bus mastering off):
+     * nothing cached holds.
+     */
     pcie_testdev_atc_flush(s);
 }
 
@@ -1468,6 +1484,11 @@ static void pcie_testdev_reset_hold(Object *obj, ResetType type)
     s->scan_seq = s->scan_readable = s->scan_writable = 0;
     s->scan_canaries = 0;
     s->ats_translations = s->ats_invalidations = 0;
+    /* ATS Control's Enable is 0 after a reset (FLR too), as the spec has it. */
+    if (s->ats) {
+        pci_set_word(PCI_DEVICE(s)->config + PCI_DEVICE(s)->exp.ats_cap +
+                     PCI_ATS_CTRL, 0);
+    }
     pcie_testdev_atc_flush(s);
     pcie_testdev_dequeue(s);
     pcie_testdev_set_aggressive(s, s->prop_aggressive);
@@ -1535,8 +1556,13 @@ static void pcie_testdev_realize(PCIDevice *pdev, Error **errp)
             .region_del = pcie_testdev_atc_region_del,
         };
         s->atc_refused = false;
+        /*
+         * The bus-master space, which holds the IOMMU's however the command
+         * line orders the devices (for cold-plugged ones it is wired in
+         * when the machine is done), and drops it with bus mastering.
+         */
         memory_listener_register(&s->atc_listener,
-                                 pci_device_iommu_address_space(pdev));
+                                 pci_get_address_space(pdev));
     }
 
     memory_region_init_io(&s->mmio, OBJECT(s), &pcie_testdev_mmio_ops, s,
@@ -1745,11 +1771,25 @@ static bool pcie_testdev_ats_needed(void *opaque)
     return s->ats;
 }
 
+/* Sent only with ats=on: a device without ATS has no such counters. */
+static int pcie_testdev_ats_post_load(void *opaque, int version_id)
+{
+    PCIeTestdevState *s = opaque;
+
+    if (!s->ats) {
+        error_report("%s: the migration stream has ATS counters, but this "
+                     "device has ats=off", TYPE_PCIE_TESTDEV);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static const VMStateDescription vmstate_pcie_testdev_ats = {
     .name = TYPE_PCIE_TESTDEV "/ats",
     .version_id = 1,
     .minimum_version_id = 1,
     .needed = pcie_testdev_ats_needed,
+    .post_load = pcie_testdev_ats_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT64(ats_translations, PCIeTestdevState),
         VMSTATE_UINT64(ats_invalidations, PCIeTestdevState),

@@ -1324,6 +1324,20 @@ static void test_scan_migration_bad_state(void)
  * come across. The pending copy completes once, with its interrupt, and
  * the aggressive copies (aimed elsewhere) go on, counted in COPIES.
  */
+/* A stream with ATS counters does not load into a device without ATS. */
+static void test_ats_migration_mismatch(void)
+{
+    g_autofree char *file = NULL;
+    g_autofree char *stream = NULL;
+    size_t len;
+    Testdev src;
+
+    testdev_start(&src, true, ",ats=on");
+    stream = save_stream(&src, &file, &len);
+    load_stream(file, stream, len, false);
+    unlink(file);
+}
+
 static void test_migration_aggressive(void)
 {
     const char *props = ",aggression_delay_ms=10";
@@ -1517,19 +1531,25 @@ static void test_copy_direct(void)
 static void testdev_add(Testdev *peer, Testdev *t, int devfn);
 
 /*
- * An intel-iommu (with iommu_props) that maps IOMMU_PAGES pages at IOVA 0
- * to IOMMU_SRC and as many at IOMMU_DST_IOVA to IOMMU_DST for the device
- * (with dev_props), and a peer device.
+ * An intel-iommu (with iommu_props; on the command line before the
+ * devices, or after them) that maps IOMMU_PAGES pages at IOVA 0 to
+ * IOMMU_SRC and as many at IOMMU_DST_IOVA to IOMMU_DST for the device
+ * (with dev_props), and a peer device. The device's context entry says
+ * "device-IOTLB" where ATS is asked for (ats=on), as Linux's does.
  */
 static void iommu_startf(Testdev *t, Testdev *peer, const char *iommu_props,
-                         const char *dev_props)
+                         const char *dev_props, bool iommu_first)
 {
+    g_autofree char *iommu = g_strdup_printf("-device intel-iommu%s ",
+                                             iommu_props);
+    uint64_t tt = strstr(dev_props, "ats=on") ? 1 << 2 : 0;
     int i;
 
-    t->qts = qtest_initf(MACHINE "-m 256 -device intel-iommu%s "
+    t->qts = qtest_initf(MACHINE "-m 256 %s"
                          "-device pcie-testdev,addr=04.0,max_transfer_size=16M%s "
-                         "-device pcie-testdev,addr=05.0",
-                         iommu_props, dev_props);
+                         "-device pcie-testdev,addr=05.0 %s",
+                         iommu_first ? iommu : "", dev_props,
+                         iommu_first ? "" : iommu);
     t->bus = qpci_new_pc(t->qts, NULL);
     t->dev = qpci_device_find(t->bus, DEVFN);
     g_assert(t->dev);
@@ -1537,7 +1557,7 @@ static void iommu_startf(Testdev *t, Testdev *peer, const char *iommu_props,
     testdev_add(peer, t, QPCI_DEVFN(5, 0));
 
     qtest_writeq(t->qts, IOMMU_ROOT, IOMMU_CTX | 1);
-    qtest_writeq(t->qts, IOMMU_CTX + DEVFN * 16, IOMMU_L3 | 1);
+    qtest_writeq(t->qts, IOMMU_CTX + DEVFN * 16, IOMMU_L3 | tt | 1);
     qtest_writeq(t->qts, IOMMU_CTX + DEVFN * 16 + 8, 1 | (1 << 8));
     qtest_writeq(t->qts, IOMMU_L3, IOMMU_L2 | 3);
     for (i = 0; i < 4; i++) {
@@ -1556,7 +1576,7 @@ static void iommu_startf(Testdev *t, Testdev *peer, const char *iommu_props,
 
 static void iommu_start(Testdev *t, Testdev *peer)
 {
-    iommu_startf(t, peer, "", "");
+    iommu_startf(t, peer, "", "", true);
 }
 
 /*
@@ -2276,22 +2296,28 @@ static void iommu_invalidate(Testdev *t, uint64_t iova, uint32_t *tail)
     qtest_writeq(t->qts, VTD_BASE + 0x88, *tail);           /* IQT */
 }
 
+#define ATS_KEEP_INVALIDATED 1
+#define ATS_IOMMU_LAST      2
+
 /*
  * ats=on behind intel-iommu,device-iotlb=on: once the guest turns ATS on,
  * copies translate through the device's cache, so a page unmapped from
  * the IOMMU's tables still lands until the IOMMU invalidates the device's
- * translation; then the copy faults. A rogue device (keep_invalidated)
- * reads on through the invalidated translation.
+ * translation; then the copy faults. A rogue device (ATS_KEEP_INVALIDATED)
+ * reads on through the invalidated translation. The same with the IOMMU
+ * after the devices on the command line (ATS_IOMMU_LAST).
  */
 static void test_ats(const void *data)
 {
-    bool keep_invalidated = GPOINTER_TO_INT(data);
+    int flags = GPOINTER_TO_INT(data);
+    bool keep_invalidated = flags & ATS_KEEP_INVALIDATED;
     Testdev t, peer;
     uint32_t tail = 0;
 
     iommu_startf(&t, &peer, ",device-iotlb=on",
                  keep_invalidated ? ",ats=on,x-ats-keep-invalidated=on"
-                                  : ",ats=on");
+                                  : ",ats=on",
+                 !(flags & ATS_IOMMU_LAST));
     qtest_writeq(t.qts, VTD_BASE + 0x90, IOMMU_QUEUE);        /* IQA */
     qtest_writel(t.qts, VTD_BASE + 0x18, 1u << 31 | 1u << 26); /* TE, QIE */
     fill(&t, IOMMU_SRC, 0x41, 2 * 4096);
@@ -2331,6 +2357,17 @@ static void test_ats(const void *data)
     g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_TRANSLATIONS), ==,
                      keep_invalidated ? 4 : 3);
 
+    /*
+     * A translation granted for a write is no read's: destination page 1,
+     * write-only, written (its translation cached), then read from.
+     */
+    qtest_writeq(t.qts, IOMMU_L1(2) + 8, (IOMMU_DST + 4096) | 2);
+    iommu_invalidate(&t, IOMMU_DST_IOVA + 4096, &tail);
+    g_assert_cmpuint(copy(&t, 8 * 4096, IOMMU_DST_IOVA + 4096, 64), ==,
+                     TESTDEV_RESULT_OK);
+    g_assert_cmpuint(copy(&t, IOMMU_DST_IOVA + 4096, 9 * 4096, 64), ==,
+                     TESTDEV_RESULT_SRC_FAULT);
+
     /* Never written through: the destination's page, unmapped too. */
     qtest_writeq(t.qts, IOMMU_L1(2), 0);
     iommu_invalidate(&t, IOMMU_DST_IOVA, &tail);
@@ -2342,10 +2379,12 @@ static void test_ats(const void *data)
     g_assert_cmpuint(copy(&t, 4096, IOMMU_DST_IOVA + 4096, 64), ==,
                      TESTDEV_RESULT_SRC_FAULT);
 
-    /* A reset clears the counters (and the cache). */
+    /* A reset clears the counters (and the cache), and turns ATS off. */
     qtest_system_reset(t.qts);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_TRANSLATIONS), ==, 0);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_INVALIDATIONS), ==, 0);
+    g_assert_cmphex(qtest_readw(t.qts, 0xb0000000ULL + (DEVFN << 12) +
+                                PCI_CFG_SPACE_SIZE + PCI_ATS_CTRL), ==, 0);
     g_free(peer.dev);
     testdev_stop(&t);
 }
@@ -3122,9 +3161,13 @@ int main(int argc, char **argv)
     qtest_add_func("/pcie-testdev/fail-after-copies",
                    test_fail_after_copies);
     qtest_add_func("/pcie-testdev/aer", test_aer);
-    qtest_add_data_func("/pcie-testdev/ats", GINT_TO_POINTER(false), test_ats);
+    qtest_add_data_func("/pcie-testdev/ats", GINT_TO_POINTER(0), test_ats);
     qtest_add_data_func("/pcie-testdev/ats/keep-invalidated",
-                        GINT_TO_POINTER(true), test_ats);
+                        GINT_TO_POINTER(ATS_KEEP_INVALIDATED), test_ats);
+    qtest_add_data_func("/pcie-testdev/ats/iommu-last",
+                        GINT_TO_POINTER(ATS_IOMMU_LAST), test_ats);
+    qtest_add_func("/pcie-testdev/ats/migration-mismatch",
+                   test_ats_migration_mismatch);
     qtest_add_func("/pcie-testdev/two-devices/unplug-by-peer-dma",
                    test_unplug_by_peer_dma);
     qtest_add_func("/pcie-testdev/migration-bad-state",
