@@ -26,8 +26,12 @@ TOOLS_LIB := tools/lib/testdev.c tools/lib/testdev.h testdev_ioctl.h testdev_reg
 # header generated into the outputs' folder (out/, or PCIE_TESTDEV_OUT),
 # never committed.
 GEN := $(or $(PCIE_TESTDEV_OUT),out)/gen
-tools: tools/testdevctl
-tools/testdevctl: tools/testdevctl.c $(TOOLS_LIB) $(GEN)/audit-expected.h
+# BIN=DIR puts testdevctl and the selftests there instead (a cross build's,
+# CC=aarch64-linux-gnu-gcc, beside its initramfs: scripts/build-guest).
+TESTDEVCTL := $(or $(BIN),tools)/testdevctl
+tools: $(TESTDEVCTL)
+$(TESTDEVCTL): tools/testdevctl.c $(TOOLS_LIB) $(GEN)/audit-expected.h
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -I$(GEN) -o $@ $< tools/lib/testdev.c
 $(GEN)/audit-expected.h: tests/audit-expected.txt scripts/audit-expected-h
 	mkdir -p $(@D)
@@ -37,9 +41,11 @@ $(GEN)/audit-expected.h: tests/audit-expected.txt scripts/audit-expected-h
 # The selftests are kselftest-harness programs; the harness is the
 # kernel's, from Debian's linux-source package (scripts/kselftest-headers,
 # cached outside the checkout), as a system header: it is not -Wextra clean.
-SELFTESTS := $(patsubst %.c,%,$(wildcard tests/selftests/*_test.c))
+SELFTESTS_BIN := $(or $(BIN),tests/selftests)
+SELFTESTS := $(patsubst tests/selftests/%.c,$(SELFTESTS_BIN)/%,$(wildcard tests/selftests/*_test.c))
 selftests: $(SELFTESTS)
-tests/selftests/%_test: tests/selftests/%_test.c $(TOOLS_LIB)
+$(SELFTESTS_BIN)/%_test: tests/selftests/%_test.c $(TOOLS_LIB)
+	@mkdir -p $(@D)
 	inc=$$(scripts/kselftest-headers) && \
 	$(CC) $(CFLAGS) -static -isystem "$$inc" -o $@ $< tools/lib/testdev.c -lpthread
 

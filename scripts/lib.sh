@@ -161,6 +161,59 @@ apt_private_cache() {
     apt-cache "${APT_OPTS[@]}" "$@"
 }
 
+# apt_arch ARCH CMD ARGS: apt-get CMD (update, download) for another
+# architecture's packages (arm64: the guest kernels, busybox), from the
+# private sources with lists of their own, refreshed daily; no
+# dpkg --add-architecture, nothing installed. apt_arch_cache ARCH ARGS:
+# apt-cache with those lists.
+_apt_arch_opts() {
+    local -n _opts=$2
+    _opts=("${APT_OPTS[@]}" -o "Dir::State::Lists=$APT_DIR/lists-$1"
+           -o "Dir::Cache=$APT_DIR/cache-$1" -o "APT::Architecture=$1" -o "APT::Architectures=$1")
+}
+apt_arch() {
+    local arch=$1 opts
+    shift
+    _apt_arch_opts "$arch" opts
+    if [ "$1" = update ]; then
+        apt_private update
+        if [ ! -f "$APT_DIR/updated-$arch" ] || [ -n "$(find "$APT_DIR/updated-$arch" -mmin +1440)" ]; then
+            mkdir -p "$APT_DIR/lists-$arch/partial" "$APT_DIR/cache-$arch/archives/partial"
+            log "refreshing package lists for $arch (private)"
+            apt-get "${opts[@]}" -q update >"$APT_DIR/update-$arch.log" 2>&1 ||
+                { tail -20 "$APT_DIR/update-$arch.log" >&2; die "apt-get update for $arch failed"; }
+            touch "$APT_DIR/updated-$arch"
+        fi
+        return 0
+    fi
+    apt-get "${opts[@]}" "$@"
+}
+# foreign_busybox ARCH: the path of Debian's static busybox for ARCH (the
+# archive's busybox-static, unpacked into the cache once a version).
+foreign_busybox() {
+    local arch=$1 ver dir tmp
+    apt_arch "$arch" update
+    ver=$(apt_arch_cache "$arch" policy busybox-static | sed -n 's/^ *Candidate: //p')
+    [ -n "$ver" ] && [ "$ver" != "(none)" ] || die "no busybox-static for $arch in the archive"
+    dir=$CACHE/busybox-$arch/$ver
+    if [ ! -x "$dir/busybox" ]; then
+        tmp=$(mktemp -d "$CACHE/busybox-dl.XXXXXX")
+        (cd "$tmp" && apt_arch "$arch" download -q busybox-static >"$tmp/download.log" 2>&1) ||
+            { cat "$tmp/download.log" >&2; rm -rf "$tmp"; die "apt-get download busybox-static ($arch) failed"; }
+        dpkg -x "$tmp"/busybox-static_*.deb "$tmp/root"
+        mkdir -p "$dir"
+        mv "$tmp/root/bin/busybox" "$dir/busybox"
+        rm -rf "$tmp"
+    fi
+    echo "$dir/busybox"
+}
+apt_arch_cache() {
+    local opts
+    _apt_arch_opts "$1" opts
+    shift
+    apt-cache "${opts[@]}" "$@"
+}
+
 # linux_source_files NAME PATH...: files of Linux's source tree, from
 # Debian's linux-source-6.1: its tarball in /usr/src where the package is
 # installed (no network needed), else the archive's version of the package

@@ -67,9 +67,11 @@ vm_prepare() {
 
 # vm_env QEMU ACCEL KVER KERNEL KDIR INITRD: an env file's lines.
 # VM_IOMMU_MODULES: the IOMMU drivers the initramfs loads as modules
-# (scripts/build-guest).
+# (scripts/build-guest); VM_ARCH: arm64 for Debian's arm64 kernels (on
+# QEMU's virt machine), else amd64 (q35).
 vm_env() {
     cat <<EOF
+VM_ARCH=$([[ $3 == *-arm64 ]] && echo arm64 || echo amd64)
 VM_QEMU=$1
 VM_KVER=$3
 VM_KERNEL=$4
@@ -88,19 +90,27 @@ EOF
 # $OUT/kernel-SERIES/env, which those configurations' guests boot from
 # (iommu_config_settings).
 vm_prepare_kernels() {
-    local c series kver kernel initrd
+    local c series kver kernel initrd arch qemu accel qemu_arm64=
     local -A seen=()
     for c in "$@"; do
         series=$(iommu_config_settings "$c" | sed -n 's/^env=kernel-//p')
         [ -n "$series" ] && [ -z "${seen[$series]:-}" ] || continue
         seen[$series]=1
-        kver=$("$TOP/scripts/fetch-kernel" --headers "$series" | sed -n 1p)
-        [ -n "$kver" ] || die "no Debian kernel $series, which IOMMU configuration $c names"
-        mapfile -t kernel < <(KVER=$kver "$TOP/scripts/fetch-kernel")
+        # kernel-arm64-6.1: an arm64 kernel, on qemu-system-aarch64 (TCG).
+        arch=amd64
+        if [[ $series == arm64-* ]]; then
+            arch=arm64
+            [ -n "$qemu_arm64" ] || qemu_arm64=$("$TOP/scripts/build-qemu" --aarch64) || die "qemu-system-aarch64 failed to build"
+        fi
+        kver=$(GUEST_ARCH=$arch "$TOP/scripts/fetch-kernel" --headers "${series#arm64-}" | sed -n 1p)
+        [ -n "$kver" ] || die "no Debian $arch kernel ${series#arm64-}, which IOMMU configuration $c names"
+        mapfile -t kernel < <(GUEST_ARCH=$arch KVER=$kver "$TOP/scripts/fetch-kernel")
         [ ${#kernel[@]} -eq 3 ] || die "fetch-kernel failed for $kver"
         initrd=$("$TOP/scripts/build-guest" "${kernel[0]}" "${kernel[2]}") || die "the module or the initramfs for $kver failed"
         mkdir -p "$OUT/kernel-$series"
-        (. "$OUT/env" && vm_env "$VM_QEMU" "$VM_ACCEL" "${kernel[@]}" "$initrd") >"$OUT/kernel-$series/env"
+        qemu=$(. "$OUT/env" && echo "$VM_QEMU") accel=$(. "$OUT/env" && echo "$VM_ACCEL")
+        [ "$arch" = amd64 ] || qemu=$qemu_arm64 accel=tcg
+        vm_env "$qemu" "$accel" "${kernel[@]}" "$initrd" >"$OUT/kernel-$series/env"
         log "kernel $series, for configuration $c and any other that names it: $kver ($OUT/kernel-$series/env)"
     done
 }
@@ -165,8 +175,8 @@ iommu_config_kernel() {
     for kv in ${config//|/ }; do
         case $kv in
         kernel=[0-9]*.[0-9]*) pinned=${kv#kernel=} ;;
-        device=?*) ;;
-        *) die "IOMMU configuration ${1%@*}: unknown setting '$kv' (there are kernel=SERIES, such as kernel=6.12, and device=PROPERTIES)" ;;
+        device=?* | arch=amd64 | arch=arm64) ;;
+        *) die "IOMMU configuration ${1%@*}: unknown setting '$kv' (there are kernel=SERIES, such as kernel=6.12, device=PROPERTIES and arch=arm64)" ;;
         esac
     done
     if [[ $1 == *@* ]]; then
@@ -176,6 +186,14 @@ iommu_config_kernel() {
         pinned=${1##*@}
     fi
     [ -z "$pinned" ] || echo "$pinned"
+}
+# iommu_config_arch NAME: the guest's architecture in configuration NAME
+# (arch=arm64: Debian's arm64 kernel on QEMU's virt machine), or amd64.
+iommu_config_arch() {
+    local config
+    config=$(iommu_config "$1") || return 1
+    config=$(cut -s -d'|' -f3- <<<"$config")
+    [[ " ${config//|/ } " == *" arch=arm64 "* ]] && echo arm64 || echo amd64
 }
 # iommu_config_device NAME: the pcie-testdev properties configuration
 # NAME adds to every device (device=ats=on,...), or nothing.
@@ -192,8 +210,9 @@ iommu_config_device() {
 iommu_config_model() {
     local config m
     config=$(iommu_config "$1") || return 1
-    m=$(grep -oE -- '-device [a-z0-9-]*iommu[a-z0-9-]*' <<<"${config%%|*}" | head -1 || true)
+    m=$(grep -oE -- '-device [a-z0-9-]*iommu[a-z0-9-]*|iommu=smmuv3' <<<"${config%%|*}" | head -1 || true)
     m=${m#-device }
+    m=${m#iommu=}
     m=${m%-pci}
     echo "${m:-none}"
 }
@@ -209,10 +228,18 @@ kver_in_series() {
 # adds to its settings: env=kernel-SERIES where the configuration names a
 # kernel series other than $OUT/env's (vm_prepare_kernels prepares it).
 iommu_config_settings() {
-    local series
+    local series kver
     series=$(iommu_config_kernel "$1") || return 1
+    kver=$(sed -n 's/^VM_KVER=//p' "$OUT/env" 2>/dev/null)
+    # arm64: always a kernel of its own, of the harness kernel's series
+    # unless the configuration names one (env=kernel-arm64-SERIES).
+    if [ "$(iommu_config_arch "$1")" = arm64 ]; then
+        [[ -n $series || ! $kver =~ ^([0-9]+\.[0-9]+) ]] || series=${BASH_REMATCH[1]}
+        echo "env=kernel-arm64-$series"
+        return 0
+    fi
     [ -n "$series" ] || return 0
-    kver_in_series "$(sed -n 's/^VM_KVER=//p' "$OUT/env" 2>/dev/null)" "$series" || echo "env=kernel-$series"
+    kver_in_series "$kver" "$series" || echo "env=kernel-$series"
 }
 
 # vm_boot NAME IOMMU MODE DEVICES DEVICE_PROPS [IDLE_SECONDS]
@@ -324,6 +351,7 @@ vm_args() {
     [[ $iommu == *-nodriver ]] ||
         missing=$(case "${config%%|*}" in
               *intel-iommu*) kernel_missing "$VM_KCONFIG" CONFIG_INTEL_IOMMU ;;
+              *iommu=smmuv3*) kernel_missing "$VM_KCONFIG" CONFIG_ARM_SMMU_V3 ;;
               *amd-iommu*) kernel_missing "$VM_KCONFIG" CONFIG_AMD_IOMMU ;;
               *virtio-iommu*) [[ " $VM_IOMMU_MODULES " == *" virtio-iommu "* ]] ||
                               kernel_missing "$VM_KCONFIG" CONFIG_VIRTIO_IOMMU ;;
@@ -332,8 +360,19 @@ vm_args() {
         echo "guest $name: its kernel ($VM_KVER) lacks $missing (=y, or =m with the module in its initramfs), which IOMMU configuration $iommu needs" >&2
         return 1
     fi
+    # arm64: QEMU's virt machine under TCG, its PL011s as the serial
+    # ports, a CPU without pointer authentication (whose emulation costs
+    # 10 s a boot); PCIe root ports of the generic kind.
+    local port=ioh3420
+    if [ "${VM_ARCH:-amd64}" = arm64 ]; then
+        machine=virt,accel=tcg
+        args+=(-cpu cortex-a57)
+        append=${append/console=ttyS0/console=ttyAMA0}
+        port=pcie-root-port
+        # The rogue device's addresses: x86's low RAM; virt's starts at 1 GiB.
+        props=${props//"$ROGUE_COPY"/"$ROGUE_COPY_ARM64"}
     # KVM as the seed runs it: with an intel-iommu, the IOAPIC in QEMU.
-    if [ "${VM_ACCEL:-tcg}" = kvm ]; then
+    elif [ "${VM_ACCEL:-tcg}" = kvm ]; then
         machine=q35,accel=kvm
         [[ " ${qopts[*]} " != *intel-iommu* ]] || machine+=,kernel-irqchip=split
     else
@@ -343,7 +382,7 @@ vm_args() {
     args=(-M "$machine" "${qopts[@]}" "${args[@]}")
     append+="${kopts:+ $kopts}"
     for ((i = 0; i < devices; i++)); do
-        args+=(-device "ioh3420,id=root_port$i,bus=pcie.0,addr=$(printf %x "${slots[i]:-$((7 + i))}").0,chassis=$((i + 1))"
+        args+=(-device "$port,id=root_port$i,bus=pcie.0,addr=$(printf %x "${slots[i]:-$((7 + i))}").0,chassis=$((i + 1))"
                -device "pcie-testdev,bus=root_port$i,id=testdev$i$props${dprops:+,$dprops}")
     done
     VM_ARGS=("${args[@]}" -append "$append")
@@ -636,28 +675,45 @@ audit_configs() { awk '!/^#/ && $1 == "scenario" { $1 = ""; print; exit }' "$AUD
 # or commas: "6.1 6.12", as CI runs it), one a line, or fails saying why.
 audit_kernels() {
     local s
-    for s in ${AUDIT_KERNELS//,/ }; do
+    for s in ${AUDIT_KERNELS:+${AUDIT_KERNELS//,/ }}; do
         [[ $s =~ ^[0-9]+\.[0-9]+$ ]] || die "AUDIT_KERNELS: '$s' is no kernel series (write, say, AUDIT_KERNELS=\"6.1 6.12\")"
         echo "$s"
     done
 }
+# audit_arches: the guest architectures of AUDIT_ARCHES (amd64, arm64;
+# by default amd64 alone), one a line, or fails saying why.
+audit_arches() {
+    local a
+    for a in ${AUDIT_ARCHES:-amd64}; do
+        a=${a//,/}
+        case $a in
+        amd64 | arm64) echo "$a" ;;
+        *) die "AUDIT_ARCHES: '$a' is no architecture (write, say, AUDIT_ARCHES=\"amd64 arm64\")" ;;
+        esac
+    done
+}
 # audit_columns: the audit's guests, one a column: each configuration of
-# the table on each kernel series of AUDIT_KERNELS (by default the
-# harness's kernel alone), the harness's first: NAME on the harness's
-# kernel, NAME@SERIES on another; one that names its kernel (kernel=)
-# runs once, on that. After vm_prepare ($OUT/env names the harness's
-# kernel). Call it as cols=$(audit_columns) || exit: a bad AUDIT_KERNELS
+# the table whose architecture AUDIT_ARCHES names, on each kernel series
+# of AUDIT_KERNELS (by default the harness's kernel alone), the harness's
+# first: NAME on the harness's kernel, NAME@SERIES on another; one that
+# names its kernel (kernel=) runs once, on that. After vm_prepare
+# ($OUT/env names the harness's kernel). Call it as
+# cols=$(audit_columns) || exit: a bad AUDIT_KERNELS or AUDIT_ARCHES
 # fails it.
 audit_columns() {
-    local c s kver series
+    local c s kver series arches configs=()
     kver=$(sed -n 's/^VM_KVER=//p' "$OUT/env")
     [ -n "$kver" ] || die "audit_columns: no harness kernel in $OUT/env (vm_prepare first)"
     series=$(audit_kernels) || return 1
+    arches=$(audit_arches) || return 1
+    for c in $(audit_configs); do
+        grep -qx "$(iommu_config_arch "$c")" <<<"$arches" && configs+=("$c")
+    done
     {
-        audit_configs | tr ' ' '\n' | grep .
+        printf '%s\n' "${configs[@]}"
         for s in $series; do
             kver_in_series "$kver" "$s" && continue
-            for c in $(audit_configs); do
+            for c in "${configs[@]}"; do
                 [ -n "$(iommu_config_kernel "$c")" ] || echo "$c@$s"
             done
         done
@@ -793,6 +849,7 @@ audit_json_observed() {
 # copying one byte of low RAM into another every 100 ms.
 ROGUE_COPY=",aggressive=on,srcaddr=0x0009f000,dstaddr=0x0009fb00,size=1"
 ROGUE="$ROGUE_COPY,aggression_delay_ms=100"
+ROGUE_COPY_ARM64=",aggressive=on,srcaddr=0x4009f000,dstaddr=0x4009fb00,size=1"
 
 # config_rows MODE DEVICES PROPS SETTINGS CONFIG...: a guest-table row
 # (vm_run_table) for guest MODE-CONFIG in each configuration, on the kernel

@@ -214,6 +214,8 @@ void detect_iommu(const char *misc, struct iommu_cfg *cfg)
 			strcpy(cfg->vendor, "intel");
 		else if (!strncmp(e->d_name, "ivhd", 4))
 			strcpy(cfg->vendor, "amd");
+		else if (!strncmp(e->d_name, "smmu3.", 6))
+			strcpy(cfg->vendor, "smmu");
 		else if (e->d_name[0] != '.')
 			strcpy(cfg->vendor, "virtio");
 	}

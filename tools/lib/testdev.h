@@ -44,7 +44,7 @@ int sysfs_write(const char *path, const char *text);
 
 /* The IOMMU configuration, as the running kernel has set it up. */
 struct iommu_cfg {
-	char vendor[16];	/* intel, amd, virtio or none */
+	char vendor[16];	/* intel, amd, smmu, virtio or none */
 	char domain[16];	/* DMA, DMA-FQ, identity, blocked or none */
 	bool translated;	/* DMA or DMA-FQ */
 	bool lazy;		/* DMA-FQ: invalidation deferred */
