@@ -26,9 +26,10 @@ TOOLS_LIB := tools/lib/testdev.c tools/lib/testdev.h testdev_ioctl.h testdev_reg
 # header generated into the outputs' folder (out/, or PCIE_TESTDEV_OUT),
 # never committed.
 GEN := $(or $(PCIE_TESTDEV_OUT),out)/gen
-# BIN=DIR puts testdevctl and the selftests there instead (a cross build's,
-# CC=aarch64-linux-gnu-gcc, beside its initramfs: scripts/build-guest).
-TESTDEVCTL := $(or $(BIN),tools)/testdevctl
+# PCIE_TESTDEV_BIN=DIR puts testdevctl and the selftests there instead (a
+# cross build's, CC=aarch64-linux-gnu-gcc, beside its initramfs:
+# scripts/build-guest).
+TESTDEVCTL := $(or $(PCIE_TESTDEV_BIN),tools)/testdevctl
 tools: $(TESTDEVCTL)
 $(TESTDEVCTL): tools/testdevctl.c $(TOOLS_LIB) $(GEN)/audit-expected.h
 	@mkdir -p $(@D)
@@ -41,7 +42,7 @@ $(GEN)/audit-expected.h: tests/audit-expected.txt scripts/audit-expected-h
 # The selftests are kselftest-harness programs; the harness is the
 # kernel's, from Debian's linux-source package (scripts/kselftest-headers,
 # cached outside the checkout), as a system header: it is not -Wextra clean.
-SELFTESTS_BIN := $(or $(BIN),tests/selftests)
+SELFTESTS_BIN := $(or $(PCIE_TESTDEV_BIN),tests/selftests)
 SELFTESTS := $(patsubst tests/selftests/%.c,$(SELFTESTS_BIN)/%,$(wildcard tests/selftests/*_test.c))
 selftests: $(SELFTESTS)
 $(SELFTESTS_BIN)/%_test: tests/selftests/%_test.c $(TOOLS_LIB)

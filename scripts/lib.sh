@@ -137,7 +137,7 @@ apt_private() {
             as_root apt-get "${APT_OPTS[@]}" -q update >"$APT_DIR/update.log" 2>&1 ||
                 { tail -20 "$APT_DIR/update.log" >&2; die "apt-get update failed"; }
             # What was derived from the old lists is stale now.
-            rm -f "$APT_DIR"/resolved-*
+            rm -f "$APT_DIR"/resolved-* "$APT_DIR"/updated-*
             touch "$APT_DIR/updated"
         fi
         return 0
@@ -200,11 +200,14 @@ foreign_busybox() {
         tmp=$(mktemp -d "$CACHE/busybox-dl.XXXXXX")
         (cd "$tmp" && apt_arch "$arch" download -q busybox-static >"$tmp/download.log" 2>&1) ||
             { cat "$tmp/download.log" >&2; rm -rf "$tmp"; die "apt-get download busybox-static ($arch) failed"; }
-        dpkg -x "$tmp"/busybox-static_*.deb "$tmp/root"
+        dpkg -x "$tmp"/busybox-static_*.deb "$tmp/root" || die "cannot unpack busybox-static ($arch)"
         mkdir -p "$dir"
-        mv "$tmp/root/bin/busybox" "$dir/busybox"
+        # /bin/busybox up to Debian 12, /usr/bin/busybox from 13 on.
+        mv "$tmp/root/usr/bin/busybox" "$dir/busybox" 2>/dev/null ||
+            mv "$tmp/root/bin/busybox" "$dir/busybox" || die "busybox-static ($arch) has no busybox"
         rm -rf "$tmp"
     fi
+    [ -x "$dir/busybox" ] || die "no busybox in $dir"
     echo "$dir/busybox"
 }
 apt_arch_cache() {
