@@ -67,6 +67,7 @@
 #define RAM_SIZE    (128ULL << 20)
 #define MS          1000000LL       /* virtual clock steps are in ns */
 #define MACHINE     "-M q35 -nodefaults "
+#define ECAM_BASE   0xb0000000ULL   /* config space, where tests map it */
 
 typedef struct {
     QTestState *qts;
@@ -436,7 +437,7 @@ static void test_ram_then_own_bar(void)
 /* Turn on q35's PCIe config window, as firmware would; return its base. */
 static uint64_t enable_ecam(QPCIBus *bus)
 {
-    const uint64_t ecam = 0xb0000000ULL;
+    const uint64_t ecam = ECAM_BASE;
     QPCIDevice *host = qpci_device_find(bus, 0);
 
     qpci_config_writel(host, MCH_HOST_BRIDGE_PCIEXBAR + 4, 0);
@@ -1085,7 +1086,7 @@ static void test_bench(void)
  * each page asked for in turn, some 60 times the timeline's cost of it.
  */
 #define SCAN_HPET       0xfed00000ULL
-#define SCAN_ECAM       0xb0000000ULL
+#define SCAN_ECAM       ECAM_BASE
 #define SCAN_ECAM_PAGES (256 * MiB / TESTDEV_SCAN_PAGE_SIZE)
 
 static void test_scan_mmio(void)
@@ -2242,11 +2243,11 @@ static void test_fail_after_copies(void)
 
 /*
  * The first extended capability's header, through q35's ECAM (0xcf8/0xcfc
- * reach only the first 256 bytes), turned on at 0xb0000000.
+ * reach only the first 256 bytes), turned on at ECAM_BASE.
  */
 static uint32_t first_ext_cap(Testdev *t)
 {
-    const uint64_t ecam = 0xb0000000ULL;
+    const uint64_t ecam = ECAM_BASE;
     QPCIDevice *host = qpci_device_find(t->bus, 0);
     uint32_t val;
 
@@ -2276,7 +2277,7 @@ static void test_aer(void)
 static void ats_enable(Testdev *t)
 {
     g_assert_cmphex(PCI_EXT_CAP_ID(first_ext_cap(t)), ==, PCI_EXT_CAP_ID_ATS);
-    qtest_writew(t->qts, 0xb0000000ULL + (DEVFN << 12) + PCI_CFG_SPACE_SIZE +
+    qtest_writew(t->qts, ECAM_BASE + (DEVFN << 12) + PCI_CFG_SPACE_SIZE +
                  PCI_ATS_CTRL, PCI_ATS_CTRL_ENABLE);
 }
 
@@ -2383,7 +2384,7 @@ static void test_ats(const void *data)
     qtest_system_reset(t.qts);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_TRANSLATIONS), ==, 0);
     g_assert_cmpuint(rd(&t, TESTDEV_REG_ATS_INVALIDATIONS), ==, 0);
-    g_assert_cmphex(qtest_readw(t.qts, 0xb0000000ULL + (DEVFN << 12) +
+    g_assert_cmphex(qtest_readw(t.qts, ECAM_BASE + (DEVFN << 12) +
                                 PCI_CFG_SPACE_SIZE + PCI_ATS_CTRL), ==, 0);
     g_free(peer.dev);
     testdev_stop(&t);
@@ -2464,7 +2465,7 @@ static void cfg_bridge(QTestState *qts, int bus, int devfn, int sec, int sub,
  */
 static void test_unplug_by_peer_dma(void)
 {
-    const uint64_t ecam = 0xb0000000ULL, ecam_size = 64 * MiB;
+    const uint64_t ecam = ECAM_BASE, ecam_size = 64 * MiB;
     const uint64_t a_regs = ecam + ecam_size;
     const int rp_bus = 0, up_bus = 62, dp_bus = 63, a_bus = 64;
     const int rp = QPCI_DEVFN(5, 0), dp = DP_DEVFN, a = QPCI_DEVFN(0, 0);
@@ -2590,7 +2591,7 @@ static void test_migration_bad_state(void)
  * renumbers the buses, powers A's slot off and on, plugs A back with
  * device_add, and migrates the whole machine to a new QEMU.
  */
-#define FUZZ_ECAM       0xb0000000ULL
+#define FUZZ_ECAM       ECAM_BASE
 #define FUZZ_ECAM_SIZE  (64 * MiB)
 #define FUZZ_A_BAR      (FUZZ_ECAM + FUZZ_ECAM_SIZE)
 #define FUZZ_PAYLOAD    0x400000ULL /* RAM of words worth writing anywhere */
